@@ -1,0 +1,218 @@
+//! Ingest batches: one SQLite transaction that lands whole or not at all.
+
+use std::collections::BTreeMap;
+
+use chrono::SecondsFormat;
+use rusqlite::{params, Transaction};
+use trygg_model::{Event, Rejection, Source};
+
+use crate::error::StoreError;
+use crate::geom;
+use crate::store::{grow, grow_contents_extent, now_rfc3339, Store, STORE_SRS_ID};
+
+/// What a batch is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchInfo {
+    /// The source of every event in the batch.
+    pub source: Source,
+    /// Whether the batch was run with `--strict`.
+    pub strict: bool,
+}
+
+/// What became of one input file of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// The file's name as given.
+    pub file: String,
+    /// Hex SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Rows read (events + skipped + rejected).
+    pub read: u64,
+    /// New events stored.
+    pub accepted: u64,
+    /// Events already in the store (or earlier in this batch).
+    pub duplicates: u64,
+    /// Well-formed rows that are not events.
+    pub skipped: u64,
+    /// Malformed rows.
+    pub rejected: u64,
+    /// Why the file as a whole could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Whether an insert added an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// A new event.
+    Accepted,
+    /// `(source, source_id)` was already stored.
+    Duplicate,
+}
+
+/// An open ingest batch. Dropping it without [`Batch::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+    id: i64,
+    path: std::path::PathBuf,
+    bounds: Option<[f64; 4]>,
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (geom, source, source_id, occurred_at, occurred_to, occurred_utc,
+    reported_at, category, category_norm, precision, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023,
+    outside_areas, batch_id, attributes)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+    ON CONFLICT (source, source_id) DO NOTHING";
+
+fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+impl Store {
+    /// Starts a batch (a transaction holding the store's write lock).
+    pub fn begin_batch(&mut self, info: &BatchInfo) -> Result<Batch<'_>, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO ingest_batches (source, started_at, strict) VALUES (?1, ?2, ?3)",
+            params![info.source.as_str(), now_rfc3339(), info.strict],
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        Ok(Batch {
+            tx,
+            id,
+            path,
+            bounds: None,
+        })
+    }
+}
+
+impl Batch<'_> {
+    fn sql(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The batch's id (its row in `ingest_batches`).
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Stores an event unless `(source, source_id)` is already stored.
+    pub fn insert(&mut self, e: &Event) -> Result<Insert, StoreError> {
+        let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
+        let name = |a: &Option<std::sync::Arc<str>>| a.as_deref().map(str::to_owned);
+        let changed = {
+            let mut stmt = self
+                .tx
+                .prepare_cached(INSERT_EVENT)
+                .map_err(|err| self.sql(err))?;
+            stmt.execute(params![
+                blob,
+                e.source.as_str(),
+                e.source_id,
+                rfc3339(&e.occurred_at),
+                e.occurred_to.as_ref().map(rfc3339),
+                e.occurred_at.timestamp(),
+                e.reported_at.as_ref().map(rfc3339),
+                e.category,
+                e.category_norm.as_str(),
+                e.precision.as_str(),
+                name(&e.areas.stadsdel),
+                name(&e.areas.stadsdelsomrade_2020),
+                name(&e.areas.stadsdelsomrade_2023),
+                e.areas.outside_areas,
+                self.id,
+                e.attributes,
+            ])
+            .map_err(|err| self.sql(err))?
+        };
+        if changed == 0 {
+            return Ok(Insert::Duplicate);
+        }
+        grow(&mut self.bounds, e.x, e.y);
+        Ok(Insert::Accepted)
+    }
+
+    /// Records a rejected row.
+    pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO rejected_rows (batch_id, file, row, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(|err| self.sql(err))?;
+        stmt.execute(params![
+            self.id,
+            r.file,
+            r.row.and_then(|n| i64::try_from(n).ok()),
+            r.field,
+            r.reason,
+            r.raw
+        ])
+        .map_err(|err| self.sql(err))?;
+        Ok(())
+    }
+
+    /// Records the files and counts and commits: the batch is durable when this returns.
+    pub fn commit(
+        self,
+        files: &[FileOutcome],
+        skip_reasons: &BTreeMap<String, u64>,
+    ) -> Result<i64, StoreError> {
+        let sql = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let mut totals = [0u64; 5];
+        for f in files {
+            self.tx
+                .execute(
+                    "INSERT INTO ingest_files (batch_id, file, sha256, bytes, read, accepted, duplicates, skipped,
+                     rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        self.id,
+                        f.file,
+                        f.sha256,
+                        n(f.bytes),
+                        n(f.read),
+                        n(f.accepted),
+                        n(f.duplicates),
+                        n(f.skipped),
+                        n(f.rejected),
+                        f.error
+                    ],
+                )
+                .map_err(sql)?;
+            for (t, v) in
+                totals
+                    .iter_mut()
+                    .zip([f.read, f.accepted, f.duplicates, f.skipped, f.rejected])
+            {
+                *t += v;
+            }
+        }
+        let reasons = serde_json::to_string(skip_reasons).unwrap_or_else(|_| "{}".to_owned());
+        self.tx
+            .execute(
+                "UPDATE ingest_batches SET finished_at = ?1, read = ?2, accepted = ?3, duplicates = ?4, skipped = ?5,
+                 rejected = ?6, skip_reasons = ?7 WHERE id = ?8",
+                params![now_rfc3339(), n(totals[0]), n(totals[1]), n(totals[2]), n(totals[3]), n(totals[4]), reasons, self.id],
+            )
+            .map_err(sql)?;
+        grow_contents_extent(&self.tx, "events", self.bounds).map_err(sql)?;
+        let id = self.id;
+        self.tx.commit().map_err(sql)?;
+        Ok(id)
+    }
+}

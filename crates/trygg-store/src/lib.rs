@@ -1,0 +1,24 @@
+//! Trygg's durable embedded store: one SQLite file in the GeoPackage layout, so
+//! that GDAL and QGIS open it, holding events, area layers, population, ingest
+//! batches and rejected rows; plus an in-memory columnar view and R-tree for queries.
+//!
+//! Writes go through [`Batch`], one SQLite transaction: an ingest batch lands whole
+//! or not at all, and `(source, source_id)` is unique, so loading the same or an
+//! overlapping file again adds nothing.
+
+mod batch;
+mod error;
+pub mod geom;
+mod read;
+mod schema;
+mod store;
+mod view;
+
+pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
+pub use error::StoreError;
+pub use read::{BatchRecord, EventFilter, StoredEvent};
+pub use store::{AreaLayer, PopulationRow, Store, StoredArea};
+pub use view::{EventView, ViewQuery, NO_AREA};
+
+#[cfg(test)]
+mod tests;

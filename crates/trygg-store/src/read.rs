@@ -1,0 +1,211 @@
+//! Reading events, batches and rejections back out of the store (exports, reports).
+
+use rusqlite::types::Value;
+use trygg_model::{Rejection, Source};
+
+use crate::error::StoreError;
+use crate::geom;
+use crate::store::Store;
+
+/// Which events to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only this source.
+    pub source: Option<Source>,
+    /// Only events that occurred at or after this instant (Unix seconds).
+    pub from_utc: Option<i64>,
+    /// Only events that occurred before this instant (Unix seconds).
+    pub to_utc: Option<i64>,
+}
+
+/// An event as stored, with its times as the RFC 3339 texts they were stored as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Feature id.
+    pub fid: i64,
+    /// Source name.
+    pub source: String,
+    /// The source's identifier.
+    pub source_id: String,
+    /// RFC 3339 with offset.
+    pub occurred_at: String,
+    /// Interval end, RFC 3339 with offset.
+    pub occurred_to: Option<String>,
+    /// RFC 3339 with offset.
+    pub reported_at: Option<String>,
+    /// The source's category.
+    pub category: String,
+    /// The normalised category.
+    pub category_norm: String,
+    /// The location precision.
+    pub precision: String,
+    /// Easting, EPSG:3006.
+    pub x: f64,
+    /// Northing, EPSG:3006.
+    pub y: f64,
+    /// Assigned stadsdel.
+    pub stadsdel: Option<String>,
+    /// Assigned stadsdelsområde (2020 division).
+    pub stadsdelsomrade_2020: Option<String>,
+    /// Assigned stadsdelsområde (2023 division).
+    pub stadsdelsomrade_2023: Option<String>,
+    /// Inside the extent but in no area.
+    pub outside_areas: bool,
+    /// The batch that stored it.
+    pub batch_id: i64,
+    /// The source's own attributes, JSON.
+    pub attributes: String,
+}
+
+/// One ingest batch as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// Batch id.
+    pub id: i64,
+    /// Source name.
+    pub source: String,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+    /// When it committed.
+    pub finished_at: Option<String>,
+    /// Rows read.
+    pub read: i64,
+    /// Events stored.
+    pub accepted: i64,
+    /// Events already stored.
+    pub duplicates: i64,
+    /// Rows that are not events.
+    pub skipped: i64,
+    /// Malformed rows.
+    pub rejected: i64,
+    /// `(file, sha256)` of each input file.
+    pub files: Vec<(String, String)>,
+}
+
+impl Store {
+    /// Calls `f` for each matching event in `fid` order (insertion order), stopping
+    /// at the first error.
+    pub fn for_each_event<E: From<StoreError>>(
+        &self,
+        filter: &EventFilter,
+        mut f: impl FnMut(StoredEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut sql = String::from(
+            "SELECT fid, source, source_id, occurred_at, occurred_to, reported_at, category, category_norm,
+             precision, geom, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, outside_areas, batch_id,
+             attributes FROM events WHERE 1 = 1",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(s) = filter.source {
+            sql.push_str(" AND source = ?");
+            args.push(Value::Text(s.as_str().to_owned()));
+        }
+        if let Some(t) = filter.from_utc {
+            sql.push_str(" AND occurred_utc >= ?");
+            args.push(Value::Integer(t));
+        }
+        if let Some(t) = filter.to_utc {
+            sql.push_str(" AND occurred_utc < ?");
+            args.push(Value::Integer(t));
+        }
+        sql.push_str(" ORDER BY fid");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .map_err(|e| self.sql(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let get = |e| self.sql(e);
+            let fid: i64 = r.get(0).map_err(get)?;
+            let blob: Vec<u8> = r.get(9).map_err(get)?;
+            let (x, y) = geom::decode_point(&blob).ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                table: "events",
+                rowid: fid,
+                reason: "geometry is not a point".into(),
+            })?;
+            f(StoredEvent {
+                fid,
+                source: r.get(1).map_err(get)?,
+                source_id: r.get(2).map_err(get)?,
+                occurred_at: r.get(3).map_err(get)?,
+                occurred_to: r.get(4).map_err(get)?,
+                reported_at: r.get(5).map_err(get)?,
+                category: r.get(6).map_err(get)?,
+                category_norm: r.get(7).map_err(get)?,
+                precision: r.get(8).map_err(get)?,
+                x,
+                y,
+                stadsdel: r.get(10).map_err(get)?,
+                stadsdelsomrade_2020: r.get(11).map_err(get)?,
+                stadsdelsomrade_2023: r.get(12).map_err(get)?,
+                outside_areas: r.get(13).map_err(get)?,
+                batch_id: r.get(14).map_err(get)?,
+                attributes: r.get(15).map_err(get)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// All committed batches, oldest first, with their files.
+    pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected
+                 FROM ingest_batches ORDER BY id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut batches = stmt
+            .query_map([], |r| {
+                Ok(BatchRecord {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    started_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    read: r.get(4)?,
+                    accepted: r.get(5)?,
+                    duplicates: r.get(6)?,
+                    skipped: r.get(7)?,
+                    rejected: r.get(8)?,
+                    files: Vec::new(),
+                })
+            })
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        let mut files = self
+            .conn
+            .prepare("SELECT file, sha256 FROM ingest_files WHERE batch_id = ?1 ORDER BY id")
+            .map_err(|e| self.sql(e))?;
+        for b in &mut batches {
+            b.files = files
+                .query_map([b.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+        }
+        Ok(batches)
+    }
+
+    /// The rejected rows of one batch, in the order they were found.
+    pub fn rejections(&self, batch_id: i64) -> Result<Vec<Rejection>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT file, row, field, reason, raw FROM rejected_rows WHERE batch_id = ?1 ORDER BY id")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([batch_id], |r| {
+                Ok(Rejection {
+                    file: r.get(0)?,
+                    row: r
+                        .get::<_, Option<i64>>(1)?
+                        .and_then(|n| u64::try_from(n).ok()),
+                    field: r.get(2)?,
+                    reason: r.get(3)?,
+                    raw: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+}

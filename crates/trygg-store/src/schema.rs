@@ -1,0 +1,93 @@
+//! The store's SQL schema: the GeoPackage 1.3 core tables, Trygg's feature tables
+//! (events as points, areas as multipolygons) and attribute tables (population,
+//! ingest batches and files, rejected rows, metadata).
+
+/// `PRAGMA application_id` of a GeoPackage ("GPKG").
+pub const GPKG_APPLICATION_ID: i32 = 0x4750_4B47;
+/// `PRAGMA user_version` of a GeoPackage 1.3 file.
+pub const GPKG_USER_VERSION: i32 = 10300;
+/// The version of Trygg's own tables, kept in `trygg_meta`.
+pub const SCHEMA_VERSION: &str = "1";
+
+const WKT_3006: &str = r#"PROJCS["SWEREF99 TM",GEOGCS["SWEREF99",DATUM["SWEREF99",SPHEROID["GRS 1980",6378137,298.257222101,AUTHORITY["EPSG","7019"]],AUTHORITY["EPSG","6619"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4619"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AUTHORITY["EPSG","3006"]]"#;
+const WKT_4326: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]]"#;
+
+/// Creates every table of a new store. Runs inside the creating transaction.
+pub fn create_sql() -> String {
+    format!(
+        r#"
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+INSERT INTO gpkg_spatial_ref_sys VALUES
+  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
+  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
+  ('WGS 84 geodetic', 4326, 'EPSG', 4326, '{WKT_4326}', 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid'),
+  ('SWEREF99 TM', 3006, 'EPSG', 3006, '{WKT_3006}', 'SWEREF 99 TM, the store''s metric CRS');
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+
+CREATE TABLE trygg_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE ingest_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, started_at TEXT NOT NULL,
+  finished_at TEXT, strict BOOLEAN NOT NULL, read INTEGER NOT NULL DEFAULT 0,
+  accepted INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
+  skip_reasons TEXT NOT NULL DEFAULT '{{}}');
+CREATE TABLE ingest_files (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
+  file TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, read INTEGER NOT NULL,
+  accepted INTEGER NOT NULL, duplicates INTEGER NOT NULL, skipped INTEGER NOT NULL,
+  rejected INTEGER NOT NULL, error TEXT);
+CREATE TABLE rejected_rows (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
+  file TEXT NOT NULL, row INTEGER, field TEXT, reason TEXT NOT NULL, raw TEXT);
+
+CREATE TABLE events (
+  fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT NOT NULL,
+  source TEXT NOT NULL, source_id TEXT NOT NULL,
+  occurred_at TEXT NOT NULL, occurred_to TEXT, occurred_utc INTEGER NOT NULL, reported_at TEXT,
+  category TEXT NOT NULL, category_norm TEXT NOT NULL, precision TEXT NOT NULL,
+  stadsdel TEXT, stadsdelsomrade_2020 TEXT, stadsdelsomrade_2023 TEXT,
+  outside_areas BOOLEAN NOT NULL, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
+  attributes TEXT NOT NULL,
+  UNIQUE (source, source_id));
+
+CREATE TABLE area_layers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, valid_from DATE, valid_to DATE,
+  source_file TEXT, loaded_at TEXT NOT NULL, feature_count INTEGER NOT NULL);
+CREATE TABLE areas (
+  fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON NOT NULL,
+  layer TEXT NOT NULL REFERENCES area_layers(name), code TEXT NOT NULL, name TEXT NOT NULL,
+  properties TEXT NOT NULL, UNIQUE (layer, code));
+
+CREATE TABLE population (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, area_code TEXT NOT NULL,
+  year INTEGER NOT NULL, population INTEGER NOT NULL, derived BOOLEAN NOT NULL, source TEXT,
+  UNIQUE (layer, area_code, year));
+
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
+  ('events', 'features', 'events', 'Trygg events (all sources), SWEREF 99 TM points', 3006),
+  ('areas', 'features', 'areas', 'Area layers (stadsdelar, stadsdelsområden, uploaded areas)', 3006),
+  ('area_layers', 'attributes', 'area_layers', 'Area layers and their validity dates', NULL),
+  ('population', 'attributes', 'population', 'Population per area and year', NULL),
+  ('ingest_batches', 'attributes', 'ingest_batches', 'Ingest batches with their counts', NULL),
+  ('ingest_files', 'attributes', 'ingest_files', 'Files of each ingest batch with SHA-256', NULL),
+  ('rejected_rows', 'attributes', 'rejected_rows', 'Input rows rejected at ingest and why', NULL),
+  ('trygg_meta', 'attributes', 'trygg_meta', 'Store metadata', NULL);
+INSERT INTO gpkg_geometry_columns VALUES
+  ('events', 'geom', 'POINT', 3006, 0, 0),
+  ('areas', 'geom', 'MULTIPOLYGON', 3006, 0, 0);
+"#
+    )
+}

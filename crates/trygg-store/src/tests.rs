@@ -1,0 +1,326 @@
+//! Store tests: layout, batches, dedup, areas, population and the view.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::DateTime;
+use geo_types::{polygon, MultiPolygon};
+use trygg_model::{AreaAssignment, Event, NormCategory, Precision, Rejection, Source};
+
+use super::*;
+
+fn event(id: u32, x: f64, y: f64, precision: Precision, at: &str) -> Event {
+    Event {
+        source: Source::Crimes,
+        source_id: format!("c{id}"),
+        occurred_at: DateTime::parse_from_rfc3339(at).expect("test time"),
+        occurred_to: None,
+        reported_at: None,
+        category: if id.is_multiple_of(2) {
+            "Misshandel".into()
+        } else {
+            "Cykelstöld".into()
+        },
+        category_norm: if id.is_multiple_of(2) {
+            NormCategory::Violence
+        } else {
+            NormCategory::Theft
+        },
+        x,
+        y,
+        precision,
+        areas: AreaAssignment {
+            stadsdel: Some(Arc::from("RINKEBY")),
+            ..AreaAssignment::default()
+        },
+        attributes: format!("{{\"id\":{id}}}"),
+    }
+}
+
+fn new_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::create(&dir.path().join("t.gpkg")).expect("create");
+    (dir, store)
+}
+
+fn info() -> BatchInfo {
+    BatchInfo {
+        source: Source::Crimes,
+        strict: false,
+    }
+}
+
+#[test]
+fn create_refuses_existing_and_open_refuses_foreign_files() {
+    let (dir, store) = new_store();
+    assert!(matches!(
+        Store::create(store.path()),
+        Err(StoreError::Exists(_))
+    ));
+    assert!(matches!(
+        Store::open(&dir.path().join("nope.gpkg")),
+        Err(StoreError::Missing(_))
+    ));
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .and_then(|c| c.execute_batch("CREATE TABLE t (a)"))
+        .expect("foreign");
+    let err = Store::open(&foreign).unwrap_err().to_string();
+    assert!(err.contains("not a Trygg store"), "{err}");
+}
+
+#[test]
+fn batch_lands_whole_counts_duplicates_and_rolls_back_when_dropped() {
+    let (_dir, mut store) = new_store();
+    let mut batch = store.begin_batch(&info()).expect("begin");
+    for i in 0..10 {
+        assert_eq!(
+            batch
+                .insert(&event(
+                    i,
+                    100.0 + f64::from(i),
+                    200.0,
+                    Precision::Exact,
+                    "2024-02-01T10:00:00+01:00"
+                ))
+                .expect("insert"),
+            Insert::Accepted
+        );
+    }
+    assert_eq!(
+        batch
+            .insert(&event(
+                3,
+                0.0,
+                0.0,
+                Precision::Exact,
+                "2024-02-01T10:00:00+01:00"
+            ))
+            .expect("dup"),
+        Insert::Duplicate
+    );
+    batch
+        .reject(&Rejection {
+            file: "a.csv".into(),
+            row: Some(4),
+            field: Some("x".into()),
+            reason: "bad".into(),
+            raw: Some("r".into()),
+        })
+        .expect("reject");
+    let file = FileOutcome {
+        file: "a.csv".into(),
+        sha256: "ab".into(),
+        bytes: 9,
+        read: 12,
+        accepted: 10,
+        duplicates: 1,
+        rejected: 1,
+        ..FileOutcome::default()
+    };
+    let id = batch
+        .commit(std::slice::from_ref(&file), &BTreeMap::new())
+        .expect("commit");
+    assert_eq!(store.event_count().expect("count"), 10);
+
+    // A second batch overlapping the first, dropped before commit: nothing of it stays.
+    let mut batch = store.begin_batch(&info()).expect("begin");
+    for i in 5..20 {
+        batch
+            .insert(&event(
+                i,
+                1.0,
+                1.0,
+                Precision::Exact,
+                "2024-02-01T10:00:00+01:00",
+            ))
+            .expect("insert");
+    }
+    drop(batch);
+    assert_eq!(store.event_count().expect("count"), 10);
+    let batches = store.batches().expect("batches");
+    assert_eq!(batches.len(), 1);
+    assert_eq!(
+        (
+            batches[0].accepted,
+            batches[0].duplicates,
+            batches[0].rejected
+        ),
+        (10, 1, 1)
+    );
+    assert_eq!(
+        batches[0].files,
+        vec![("a.csv".to_owned(), "ab".to_owned())]
+    );
+    let rejections = store.rejections(id).expect("rejections");
+    assert_eq!(rejections.len(), 1);
+    assert_eq!(rejections[0].row, Some(4));
+
+    // Reopening sees the same; the exported point is the inserted one.
+    let path = store.path().to_owned();
+    drop(store);
+    let store = Store::open(&path).expect("reopen");
+    let mut seen = Vec::new();
+    store
+        .for_each_event(
+            &EventFilter {
+                source: Some(Source::Crimes),
+                ..EventFilter::default()
+            },
+            |e| -> Result<(), StoreError> {
+                seen.push((e.source_id, e.x, e.occurred_at));
+                Ok(())
+            },
+        )
+        .expect("read");
+    assert_eq!(seen.len(), 10);
+    assert_eq!(
+        seen[3],
+        (
+            "c3".to_owned(),
+            103.0,
+            "2024-02-01T10:00:00+01:00".to_owned()
+        )
+    );
+}
+
+#[test]
+fn area_layers_round_trip_and_replacing_needs_consent() {
+    let (_dir, mut store) = new_store();
+    let square = MultiPolygon(vec![
+        polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0), (x: 0.0, y: 0.0)],
+    ]);
+    let area = StoredArea {
+        code: "A".into(),
+        name: "Alpha".into(),
+        properties: "{}".into(),
+        geometry: square,
+    };
+    let layer = AreaLayer {
+        name: "mine".into(),
+        valid_from: "2023-07-01".parse().ok(),
+        valid_to: None,
+        source_file: Some("mine.geojson".into()),
+    };
+    store
+        .put_area_layer(&layer, std::slice::from_ref(&area), false)
+        .expect("put");
+    assert!(matches!(
+        store.put_area_layer(&layer, &[], false),
+        Err(StoreError::LayerExists(_))
+    ));
+    assert_eq!(store.areas("mine").expect("areas"), vec![area.clone()]);
+    assert_eq!(store.area_layers().expect("layers"), vec![layer.clone()]);
+    store.put_area_layer(&layer, &[], true).expect("replace");
+    assert!(store.areas("mine").expect("areas").is_empty());
+}
+
+#[test]
+fn population_upserts_by_layer_area_and_year() {
+    let (_dir, mut store) = new_store();
+    let row = |population| PopulationRow {
+        layer: "stadsdel".into(),
+        area_code: "RINKEBY".into(),
+        year: 2021,
+        population,
+        derived: false,
+        source: None,
+    };
+    store.put_population(&[row(16_000)]).expect("put");
+    store.put_population(&[row(16_914)]).expect("update");
+    assert_eq!(
+        store.population("stadsdel").expect("read"),
+        vec![row(16_914)]
+    );
+}
+
+#[test]
+fn view_is_time_sorted_and_its_queries_match_a_brute_force_filter() {
+    let (_dir, mut store) = new_store();
+    store
+        .set_extent(&trygg_model::Extent {
+            min_x: 600_000.0,
+            min_y: 6_500_000.0,
+            max_x: 700_000.0,
+            max_y: 6_600_000.0,
+        })
+        .expect("extent");
+    let mut batch = store.begin_batch(&info()).expect("begin");
+    let mut expected = Vec::new();
+    for i in 0..500u32 {
+        // A deterministic scatter over 10 km, times going backwards so sorting matters.
+        let x = 650_000.0 + f64::from((i * 7_919) % 10_000);
+        let y = 6_550_000.0 + f64::from((i * 104_729) % 10_000);
+        let precision = if i % 5 == 0 {
+            Precision::Stadsdel
+        } else {
+            Precision::Exact
+        };
+        let day = 28 - (i % 28);
+        let at = format!("2024-02-{day:02}T12:00:00+01:00");
+        batch
+            .insert(&event(i, x, y, precision, &at))
+            .expect("insert");
+        expected.push((
+            x,
+            y,
+            precision,
+            DateTime::parse_from_rfc3339(&at).expect("t").timestamp(),
+            i % 2 == 0,
+        ));
+    }
+    batch.commit(&[], &BTreeMap::new()).expect("commit");
+    let view = store.view().expect("view");
+    assert_eq!(view.len(), 500);
+    assert!((0..499).all(|i| view.time(i) <= view.time(i + 1)));
+    assert!(view.bytes_per_event() < 64.0, "{}", view.bytes_per_event());
+
+    let from = DateTime::parse_from_rfc3339("2024-02-10T00:00:00+01:00")
+        .expect("t")
+        .timestamp();
+    let to = DateTime::parse_from_rfc3339("2024-02-20T00:00:00+01:00")
+        .expect("t")
+        .timestamp();
+    let bbox = [652_000.0, 6_551_000.0, 657_500.0, 6_558_000.0];
+    let q = ViewQuery {
+        from_utc: Some(from),
+        to_utc: Some(to),
+        bbox: Some(bbox),
+        categories: Some(vec![NormCategory::Violence]),
+        ..ViewQuery::default()
+    };
+    let got: Vec<(f64, f64)> = view
+        .query(&q)
+        .into_iter()
+        .map(|i| view.xy(i as usize))
+        .collect();
+    let mut want: Vec<(f64, f64)> = expected
+        .iter()
+        .filter(|(x, y, p, t, violent)| {
+            p.is_point()
+                && *violent
+                && *t >= from
+                && *t < to
+                && *x >= bbox[0]
+                && *x <= bbox[2]
+                && *y >= bbox[1]
+                && *y <= bbox[3]
+        })
+        .map(|(x, y, ..)| (*x, *y))
+        .collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    want.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    assert!(!want.is_empty());
+    assert_eq!(got_sorted, want);
+    // Without a bbox, events of every precision count.
+    let all_in_window = view.query(&ViewQuery {
+        from_utc: Some(from),
+        to_utc: Some(to),
+        ..ViewQuery::default()
+    });
+    assert_eq!(
+        all_in_window.len(),
+        expected.iter().filter(|e| e.3 >= from && e.3 < to).count()
+    );
+}

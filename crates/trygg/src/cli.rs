@@ -1,0 +1,194 @@
+//! Command-line arguments, parsed with clap and validated in `commands`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Trygg: safety-mapping analytics for a lokal lägesbild.
+#[derive(Debug, Parser)]
+#[command(name = "trygg", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load files of one source into a store (created with Stockholm's areas if missing).
+    Ingest(IngestArgs),
+    /// Manage area layers.
+    Areas {
+        /// What to do with areas.
+        #[command(subcommand)]
+        command: AreasCommand,
+    },
+    /// Write events as CSV or GeoJSON.
+    Export(ExportArgs),
+    /// Generate synthetic Stockholm data (if the store does not exist), ingest it and serve it.
+    Demo(DemoArgs),
+    /// Show what a store holds: events per source, area layers, recent batches.
+    Info {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+    },
+}
+
+/// The five sources, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// Police events API JSON.
+    PoliceEvents,
+    /// Reported crimes (CSV/GeoJSON with a mapping).
+    Crimes,
+    /// Shootings.
+    Shootings,
+    /// Fires (rescue service incidents).
+    Fires,
+    /// Safety survey responses or marked places.
+    Survey,
+}
+
+impl From<SourceArg> for trygg_model::Source {
+    fn from(s: SourceArg) -> Self {
+        use trygg_model::Source;
+        match s {
+            SourceArg::PoliceEvents => Source::PoliceEvents,
+            SourceArg::Crimes => Source::Crimes,
+            SourceArg::Shootings => Source::Shootings,
+            SourceArg::Fires => Source::Fires,
+            SourceArg::Survey => Source::Survey,
+        }
+    }
+}
+
+/// `trygg ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The store file (a GeoPackage); created if it does not exist.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Which source the files are.
+    #[arg(long, value_enum)]
+    pub source: SourceArg,
+    /// Mapping file (TOML) for CSV/GeoJSON; defaults to the source's built-in mapping.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Land nothing if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// When creating the store, do not load Stockholm's areas.
+    #[arg(long)]
+    pub no_default_areas: bool,
+    /// The input files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `trygg areas ...`.
+#[derive(Debug, Subcommand)]
+pub enum AreasCommand {
+    /// Load a polygon layer from GeoJSON, GeoPackage or Shapefile.
+    Load(AreasLoadArgs),
+    /// List the store's area layers.
+    List {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+    },
+}
+
+/// `trygg areas load`.
+#[derive(Debug, Args)]
+pub struct AreasLoadArgs {
+    /// The store file; created (without default areas) if it does not exist.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// The layer's name in the store.
+    #[arg(long)]
+    pub layer: String,
+    /// First day the areas are valid.
+    #[arg(long)]
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the areas are valid.
+    #[arg(long)]
+    pub valid_to: Option<NaiveDate>,
+    /// The file's CRS, overriding what the file says (e.g. EPSG:3011).
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// The property holding each area's name.
+    #[arg(long)]
+    pub name_field: Option<String>,
+    /// The property holding each area's code (default: the name).
+    #[arg(long)]
+    pub code_field: Option<String>,
+    /// The table to read from a GeoPackage with several polygon layers.
+    #[arg(long)]
+    pub source_layer: Option<String>,
+    /// Replace the layer if it exists.
+    #[arg(long)]
+    pub replace: bool,
+    /// The polygon file.
+    pub file: PathBuf,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// CSV, UTF-8 with BOM.
+    Csv,
+    /// GeoJSON FeatureCollection.
+    Geojson,
+}
+
+/// `trygg export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The store file.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Only this source.
+    #[arg(long, value_enum)]
+    pub source: Option<SourceArg>,
+    /// Only events on or after this day (Stockholm time).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Only events on or before this day (Stockholm time; the whole day is included).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: FormatArg,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `trygg demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo store; generated and ingested only if it does not exist yet.
+    #[arg(long, default_value = "demo/trygg.gpkg")]
+    pub store: PathBuf,
+    /// Years of data, ending at --end.
+    #[arg(long, default_value_t = trygg_demo::DEFAULT_YEARS)]
+    pub years: u32,
+    /// Volume multiplier (1.0 = Stockholm's real volumes).
+    #[arg(long, default_value_t = trygg_demo::DEFAULT_SCALE)]
+    pub scale: f64,
+    /// Random seed; the same seed and parameters give byte-identical files.
+    #[arg(long, default_value_t = trygg_demo::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Last day of the data (default: yesterday).
+    #[arg(long)]
+    pub end: Option<NaiveDate>,
+    /// Stop after the summary instead of serving the map.
+    #[arg(long)]
+    pub no_serve: bool,
+}

@@ -1,0 +1,158 @@
+//! `trygg demo`: generate synthetic Stockholm data with `trygg-demo`, ingest it
+//! through the normal ingest path into a store labelled synthetic, and print a
+//! summary. The store is built under a temporary name and renamed when complete, so
+//! an existing demo store is always a whole one.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use trygg_demo::{DemoParams, Manifest};
+use trygg_ingest::pipeline::{ingest, IngestRequest};
+use trygg_ingest::setup::{load_population_csv, open_or_create};
+use trygg_model::Source;
+
+use crate::cli::DemoArgs;
+use crate::commands::{progress_bar, run_info};
+
+/// Metadata keys that label a store's data as synthetic.
+pub const SYNTHETIC_KEY: &str = "synthetic";
+const NOTICE_KEY: &str = "notice";
+
+fn yesterday() -> chrono::NaiveDate {
+    let today = trygg_model::time::to_stockholm(chrono::Utc::now().fixed_offset()).date_naive();
+    today.pred_opt().unwrap_or(today)
+}
+
+fn remove_store(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// Runs `trygg demo`.
+pub fn run_demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    if args.store.exists() {
+        println!(
+            "{} exists; showing it (delete it to generate new demo data)",
+            args.store.display()
+        );
+        run_info(&args.store)?;
+    } else {
+        build(args)?;
+    }
+    if !args.no_serve {
+        println!("The map server is not part of Trygg yet: stopping after the summary.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build(args: &DemoArgs) -> anyhow::Result<()> {
+    let params = DemoParams {
+        seed: args.seed,
+        years: args.years,
+        scale: args.scale,
+        end: args.end.unwrap_or_else(yesterday),
+    };
+    let parent = args
+        .store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let data_dir = parent.join("demo-data");
+
+    let started = Instant::now();
+    println!(
+        "Generating SYNTHETIC demo data: {} year(s) to {}, scale {}, seed {} -> {}",
+        params.years,
+        params.end,
+        params.scale,
+        params.seed,
+        data_dir.display()
+    );
+    let manifest = trygg_demo::generate(&params, &data_dir, &mut |line| println!("  {line}"))?;
+    let generated = started.elapsed();
+
+    let partial = PathBuf::from(format!("{}.partial", args.store.display()));
+    remove_store(&partial);
+    let result = ingest_all(&partial, &data_dir, &manifest);
+    if result.is_err() {
+        remove_store(&partial);
+    }
+    let events = result?;
+    std::fs::rename(&partial, &args.store)
+        .with_context(|| format!("renaming {} to {}", partial.display(), args.store.display()))?;
+    let total = started.elapsed();
+    println!(
+        "Demo store {} ready: {events} events (synthetic); generated in {:.1} s, ingested in {:.1} s, total {:.1} s",
+        args.store.display(),
+        generated.as_secs_f64(),
+        (total - generated).as_secs_f64(),
+        total.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow::Result<u64> {
+    let mut store = open_or_create(store_path, true)?;
+    store.set_meta(SYNTHETIC_KEY, "true")?;
+    store.set_meta(NOTICE_KEY, &manifest.notice)?;
+    store.set_meta("demo_manifest", &serde_json::to_string(manifest)?)?;
+    let population = data_dir.join(&manifest.population.path);
+    let n = load_population_csv(
+        &mut store,
+        &population,
+        "stadsdel",
+        "trygg-demo (synthetic figures; see manifest.json)",
+    )?;
+    println!("  population: {n} rows for layer stadsdel");
+
+    // Consecutive files of one source and mapping form one batch (the police
+    // snapshots overlap: one batch dedupes them).
+    let mut groups: Vec<(Source, Option<PathBuf>, Vec<PathBuf>)> = Vec::new();
+    for f in &manifest.files {
+        let source: Source = f.source.parse()?;
+        let mapping = f.mapping.as_ref().map(|m| data_dir.join(m));
+        let path = data_dir.join(&f.path);
+        match groups.last_mut() {
+            Some((s, m, files)) if *s == source && *m == mapping => files.push(path),
+            _ => groups.push((source, mapping, vec![path])),
+        }
+    }
+    let mut accepted = 0;
+    for (source, mapping, files) in groups {
+        let req = IngestRequest {
+            source,
+            files,
+            mapping,
+            strict: false,
+        };
+        let bar = progress_bar(true);
+        let report = ingest(&mut store, &req, &mut |p| {
+            if let Some(bar) = &bar {
+                bar.set_length(p.bytes_total);
+                bar.set_position(p.bytes_done);
+                bar.set_message(format!("{source}: {} rows", p.rows));
+            }
+        })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        println!(
+            "  ingested {source} ({} file(s)): read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
+            req.files.len(),
+            report.read,
+            report.accepted,
+            report.duplicates,
+            report.skipped,
+            report.rejected
+        );
+        for r in report.rejections.iter().take(5) {
+            println!("    rejected: {r}");
+        }
+        accepted += report.accepted;
+    }
+    Ok(accepted)
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `trygg` binary on real files and real stores, checked
+//! with GDAL's `ogrinfo` where the GeoPackage layout matters.
+
+mod crash;
+mod export;
+mod ingest_bad;
+mod ingest_police;
+mod store_layout;
+mod support;
+mod transforms;

@@ -1,0 +1,65 @@
+//! Helpers: running the binary, fixture paths, temporary stores.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's `tests/fixtures` folder.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+/// The repository's `data` folder.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name)
+}
+
+/// A `trygg` command.
+pub fn trygg() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trygg"))
+}
+
+/// Runs `trygg` with the arguments and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    trygg().args(args).output().expect("run trygg")
+}
+
+/// Runs `trygg ingest --json` and parses its stdout.
+pub fn ingest_json(
+    store: &Path,
+    source: &str,
+    extra: &[&str],
+    files: &[&Path],
+) -> (i32, serde_json::Value) {
+    let mut cmd = trygg();
+    cmd.args(["ingest", "--json", "--source", source, "--store"])
+        .arg(store)
+        .args(extra)
+        .args(files);
+    let out = cmd.output().expect("run trygg ingest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+/// The number of events in a store, read with SQLite directly.
+pub fn count_events(store: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(store).expect("open store");
+    conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .expect("count")
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}
