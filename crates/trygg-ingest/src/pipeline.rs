@@ -8,7 +8,9 @@
 //! rejection, an id already stored (or seen in an earlier file of the batch) a
 //! duplicate that adds nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -166,7 +168,7 @@ fn transformer_for(crs_text: &str, origin: &str) -> Result<Transformer, IngestEr
 struct FileRun {
     name: String,
     outcome: FileOutcome,
-    seen: HashMap<String, u64>,
+    seen: FxHashMap<String, u64>,
 }
 
 /// The state of a running batch.
@@ -405,7 +407,7 @@ pub fn ingest(
                 file: name.clone(),
                 ..FileOutcome::default()
             },
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
         };
         match bytes {
             Err(err) => {

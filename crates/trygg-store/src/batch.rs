@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::SecondsFormat;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection, Statement};
 use trygg_model::{Event, Rejection, Source};
 
 use crate::error::StoreError;
@@ -52,13 +52,33 @@ pub enum Insert {
 }
 
 /// An open ingest batch. Dropping it without [`Batch::commit`] rolls everything back.
+///
+/// The transaction is managed by hand (`BEGIN IMMEDIATE` … `COMMIT`) rather than with
+/// `rusqlite::Transaction`, so that the batch can hold its prepared statements: they
+/// borrow the connection, and a statement prepared once is what makes inserts cheap.
 #[derive(Debug)]
 pub struct Batch<'a> {
-    tx: Transaction<'a>,
+    conn: &'a Connection,
+    insert_event: Statement<'a>,
+    insert_rejection: Statement<'a>,
     id: i64,
     path: std::path::PathBuf,
     bounds: Option<[f64; 4]>,
+    done: bool,
 }
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing to report to: if the rollback fails, SQLite rolls the open
+            // transaction back when the connection closes.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+const INSERT_REJECTION: &str =
+    "INSERT INTO rejected_rows (batch_id, file, row, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 const INSERT_EVENT: &str = "INSERT INTO events (geom, source, source_id, occurred_at, occurred_to, occurred_utc,
     reported_at, category, category_norm, precision, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023,
@@ -74,30 +94,35 @@ impl Store {
     /// Starts a batch (a transaction holding the store's write lock).
     pub fn begin_batch(&mut self, info: &BatchInfo) -> Result<Batch<'_>, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
+        let sql = |source| Batch::sql(&path, source);
+        let conn = &self.conn;
+        let insert_event = conn.prepare(INSERT_EVENT).map_err(sql)?;
+        let insert_rejection = conn.prepare(INSERT_REJECTION).map_err(sql)?;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
+        // From here on, dropping `batch` rolls back.
+        let mut batch = Batch {
+            conn,
+            insert_event,
+            insert_rejection,
+            id: 0,
             path: path.clone(),
-            source,
+            bounds: None,
+            done: false,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
-        tx.execute(
+        conn.execute(
             "INSERT INTO ingest_batches (source, started_at, strict) VALUES (?1, ?2, ?3)",
             params![info.source.as_str(), now_rfc3339(), info.strict],
         )
         .map_err(sql)?;
-        let id = tx.last_insert_rowid();
-        Ok(Batch {
-            tx,
-            id,
-            path,
-            bounds: None,
-        })
+        batch.id = conn.last_insert_rowid();
+        Ok(batch)
     }
 }
 
 impl Batch<'_> {
-    fn sql(&self, source: rusqlite::Error) -> StoreError {
+    fn sql(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
-            path: self.path.clone(),
+            path: path.to_owned(),
             source,
         }
     }
@@ -111,12 +136,9 @@ impl Batch<'_> {
     pub fn insert(&mut self, e: &Event) -> Result<Insert, StoreError> {
         let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
         let name = |a: &Option<std::sync::Arc<str>>| a.as_deref().map(str::to_owned);
-        let changed = {
-            let mut stmt = self
-                .tx
-                .prepare_cached(INSERT_EVENT)
-                .map_err(|err| self.sql(err))?;
-            stmt.execute(params![
+        let changed = self
+            .insert_event
+            .execute(params![
                 blob,
                 e.source.as_str(),
                 e.source_id,
@@ -134,8 +156,7 @@ impl Batch<'_> {
                 self.id,
                 e.attributes,
             ])
-            .map_err(|err| self.sql(err))?
-        };
+            .map_err(|err| Self::sql(&self.path, err))?;
         if changed == 0 {
             return Ok(Insert::Duplicate);
         }
@@ -145,38 +166,31 @@ impl Batch<'_> {
 
     /// Records a rejected row.
     pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO rejected_rows (batch_id, file, row, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(|err| self.sql(err))?;
-        stmt.execute(params![
-            self.id,
-            r.file,
-            r.row.and_then(|n| i64::try_from(n).ok()),
-            r.field,
-            r.reason,
-            r.raw
-        ])
-        .map_err(|err| self.sql(err))?;
+        self.insert_rejection
+            .execute(params![
+                self.id,
+                r.file,
+                r.row.and_then(|n| i64::try_from(n).ok()),
+                r.field,
+                r.reason,
+                r.raw
+            ])
+            .map_err(|err| Self::sql(&self.path, err))?;
         Ok(())
     }
 
     /// Records the files and counts and commits: the batch is durable when this returns.
     pub fn commit(
-        self,
+        mut self,
         files: &[FileOutcome],
         skip_reasons: &BTreeMap<String, u64>,
     ) -> Result<i64, StoreError> {
-        let sql = |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        };
+        let path = self.path.clone();
+        let sql = |source| Self::sql(&path, source);
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let mut totals = [0u64; 5];
         for f in files {
-            self.tx
+            self.conn
                 .execute(
                     "INSERT INTO ingest_files (batch_id, file, sha256, bytes, read, accepted, duplicates, skipped,
                      rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -203,16 +217,16 @@ impl Batch<'_> {
             }
         }
         let reasons = serde_json::to_string(skip_reasons).unwrap_or_else(|_| "{}".to_owned());
-        self.tx
+        self.conn
             .execute(
                 "UPDATE ingest_batches SET finished_at = ?1, read = ?2, accepted = ?3, duplicates = ?4, skipped = ?5,
                  rejected = ?6, skip_reasons = ?7 WHERE id = ?8",
                 params![now_rfc3339(), n(totals[0]), n(totals[1]), n(totals[2]), n(totals[3]), n(totals[4]), reasons, self.id],
             )
             .map_err(sql)?;
-        grow_contents_extent(&self.tx, "events", self.bounds).map_err(sql)?;
-        let id = self.id;
-        self.tx.commit().map_err(sql)?;
-        Ok(id)
+        grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
+        self.conn.execute_batch("COMMIT").map_err(sql)?;
+        self.done = true;
+        Ok(self.id)
     }
 }

@@ -18,7 +18,7 @@ pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
 pub use error::StoreError;
 pub use read::{BatchRecord, EventFilter, StoredEvent};
 pub use store::{AreaLayer, PopulationRow, Store, StoredArea};
-pub use view::{EventView, ViewQuery, NO_AREA};
+pub use view::{EventView, EventViewBuilder, ViewQuery, NO_AREA};
 
 #[cfg(test)]
 mod tests;

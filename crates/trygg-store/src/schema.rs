@@ -50,11 +50,11 @@ CREATE TABLE ingest_files (
   accepted INTEGER NOT NULL, duplicates INTEGER NOT NULL, skipped INTEGER NOT NULL,
   rejected INTEGER NOT NULL, error TEXT);
 CREATE TABLE rejected_rows (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
+  id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
   file TEXT NOT NULL, row INTEGER, field TEXT, reason TEXT NOT NULL, raw TEXT);
 
 CREATE TABLE events (
-  fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT NOT NULL,
+  fid INTEGER PRIMARY KEY, geom POINT NOT NULL,
   source TEXT NOT NULL, source_id TEXT NOT NULL,
   occurred_at TEXT NOT NULL, occurred_to TEXT, occurred_utc INTEGER NOT NULL, reported_at TEXT,
   category TEXT NOT NULL, category_norm TEXT NOT NULL, precision TEXT NOT NULL,

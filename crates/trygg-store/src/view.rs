@@ -69,8 +69,8 @@ pub struct EventView {
     tree: RTree<TreePoint>,
 }
 
-fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: String) -> u16 {
-    if let Some(&code) = index.get(&value) {
+fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: &str) -> u16 {
+    if let Some(&code) = index.get(value) {
         return code;
     }
     // More than 65,534 distinct values would be a misuse of a category column;
@@ -79,10 +79,108 @@ fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: Strin
         .unwrap_or(NO_AREA - 1)
         .min(NO_AREA - 1);
     if usize::from(code) == dict.len() {
-        dict.push(value.clone());
+        dict.push(value.to_owned());
     }
-    index.insert(value, code);
+    index.insert(value.to_owned(), code);
     code
+}
+
+/// Builds an [`EventView`] from events added in any order; used by
+/// [`Store::view`] and by benchmarks and tests that need millions of events without
+/// a store on disk.
+#[derive(Debug)]
+pub struct EventViewBuilder {
+    origin: (f64, f64),
+    rows: Vec<Row>,
+    categories: Vec<String>,
+    category_index: HashMap<String, u16>,
+    stadsdelar: Vec<String>,
+    stadsdel_index: HashMap<String, u16>,
+}
+
+impl EventViewBuilder {
+    /// A builder whose coordinates are stored relative to `origin` (EPSG:3006; use
+    /// the study extent's lower-left corner so that `f32` keeps centimetres).
+    pub fn new(origin: (f64, f64)) -> EventViewBuilder {
+        EventViewBuilder {
+            origin,
+            rows: Vec::new(),
+            categories: Vec::new(),
+            category_index: HashMap::new(),
+            stadsdelar: Vec::new(),
+            stadsdel_index: HashMap::new(),
+        }
+    }
+
+    /// Adds one event.
+    #[allow(clippy::too_many_arguments)] // one argument per column, named at every call
+    pub fn push(
+        &mut self,
+        t: i64,
+        x: f64,
+        y: f64,
+        source: Source,
+        category_norm: NormCategory,
+        precision: Precision,
+        category: &str,
+        stadsdel: Option<&str>,
+    ) {
+        let category = intern(&mut self.categories, &mut self.category_index, category);
+        let stadsdel = match stadsdel {
+            Some(name) => intern(&mut self.stadsdelar, &mut self.stadsdel_index, name),
+            None => NO_AREA,
+        };
+        self.rows.push(Row {
+            t,
+            x: (x - self.origin.0) as f32,
+            y: (y - self.origin.1) as f32,
+            source: source.code(),
+            norm: category_norm.code(),
+            precision: precision.code(),
+            category,
+            stadsdel,
+        });
+    }
+
+    /// Sorts by time (stably: equal times keep insertion order) and builds the view.
+    pub fn build(self) -> EventView {
+        let mut rows = self.rows;
+        rows.sort_by_key(|row| row.t);
+        let n = rows.len();
+        let mut view = EventView {
+            origin: self.origin,
+            x: Vec::with_capacity(n),
+            y: Vec::with_capacity(n),
+            t: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
+            category_norm: Vec::with_capacity(n),
+            precision: Vec::with_capacity(n),
+            category: Vec::with_capacity(n),
+            categories: self.categories,
+            stadsdel: Vec::with_capacity(n),
+            stadsdelar: self.stadsdelar,
+            tree: RTree::new(),
+        };
+        let mut points = Vec::new();
+        for (i, row) in rows.into_iter().enumerate() {
+            view.t.push(row.t);
+            view.x.push(row.x);
+            view.y.push(row.y);
+            view.source.push(row.source);
+            view.category_norm.push(row.norm);
+            view.precision.push(row.precision);
+            view.category.push(row.category);
+            view.stadsdel.push(row.stadsdel);
+            if Precision::ALL[usize::from(row.precision)].is_point() {
+                points.push(TreePoint::new(
+                    [row.x, row.y],
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                ));
+            }
+        }
+        view.tree = RTree::bulk_load(points);
+        view
+    }
 }
 
 impl Store {
@@ -100,82 +198,51 @@ impl Store {
         };
         let mut stmt = self
             .conn
-            .prepare("SELECT fid, geom, occurred_utc, source, category_norm, precision, category, stadsdel FROM events")
+            .prepare(
+                "SELECT fid, geom, occurred_utc, source, category_norm, precision, category, stadsdel FROM events",
+            )
             .map_err(|e| self.sql(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
-        let mut loaded: Vec<Row> = Vec::new();
-        let (mut categories, mut category_index) = (Vec::new(), HashMap::new());
-        let (mut stadsdelar, mut stadsdel_index) = (Vec::new(), HashMap::new());
+        let mut builder = EventViewBuilder::new(origin);
         while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
             let get = |e| self.sql(e);
             let fid: i64 = r.get(0).map_err(get)?;
-            let blob: Vec<u8> = r.get(1).map_err(get)?;
-            let (x, y) = geom::decode_point(&blob)
+            let blob: &[u8] = r
+                .get_ref(1)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(get)?;
+            let (x, y) = geom::decode_point(blob)
                 .ok_or_else(|| corrupt(fid, "geometry is not a point".into()))?;
-            let source: String = r.get(3).map_err(get)?;
-            let source = source
+            let parse = |i: usize| -> Result<&str, StoreError> {
+                r.get_ref(i)
+                    .and_then(|v| v.as_str().map_err(Into::into))
+                    .map_err(get)
+            };
+            let source = parse(3)?
                 .parse::<Source>()
                 .map_err(|e| corrupt(fid, e.to_string()))?;
-            let norm: String = r.get(4).map_err(get)?;
-            let norm = norm
+            let norm = parse(4)?
                 .parse::<NormCategory>()
                 .map_err(|e| corrupt(fid, e.to_string()))?;
-            let precision: String = r.get(5).map_err(get)?;
-            let precision = precision
+            let precision = parse(5)?
                 .parse::<Precision>()
                 .map_err(|e| corrupt(fid, e.to_string()))?;
-            let category = intern(&mut categories, &mut category_index, r.get(6).map_err(get)?);
-            let stadsdel = match r.get::<_, Option<String>>(7).map_err(get)? {
-                Some(name) => intern(&mut stadsdelar, &mut stadsdel_index, name),
-                None => NO_AREA,
-            };
-            loaded.push(Row {
-                t: r.get(2).map_err(get)?,
-                x: (x - origin.0) as f32,
-                y: (y - origin.1) as f32,
-                source: source.code(),
-                norm: norm.code(),
-                precision: precision.code(),
-                category,
+            let stadsdel = r
+                .get_ref(7)
+                .and_then(|v| v.as_str_or_null().map_err(Into::into))
+                .map_err(get)?;
+            builder.push(
+                r.get(2).map_err(get)?,
+                x,
+                y,
+                source,
+                norm,
+                precision,
+                parse(6)?,
                 stadsdel,
-            });
+            );
         }
-        // Sort by time (stable, so equal times keep insertion order).
-        loaded.sort_by_key(|row| row.t);
-        let n = loaded.len();
-        let mut view = EventView {
-            origin,
-            x: Vec::with_capacity(n),
-            y: Vec::with_capacity(n),
-            t: Vec::with_capacity(n),
-            source: Vec::with_capacity(n),
-            category_norm: Vec::with_capacity(n),
-            precision: Vec::with_capacity(n),
-            category: Vec::with_capacity(n),
-            categories,
-            stadsdel: Vec::with_capacity(n),
-            stadsdelar,
-            tree: RTree::new(),
-        };
-        let mut points = Vec::new();
-        for (i, row) in loaded.into_iter().enumerate() {
-            view.t.push(row.t);
-            view.x.push(row.x);
-            view.y.push(row.y);
-            view.source.push(row.source);
-            view.category_norm.push(row.norm);
-            view.precision.push(row.precision);
-            view.category.push(row.category);
-            view.stadsdel.push(row.stadsdel);
-            if Precision::ALL[usize::from(row.precision)].is_point() {
-                points.push(TreePoint::new(
-                    [row.x, row.y],
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                ));
-            }
-        }
-        view.tree = RTree::bulk_load(points);
-        Ok(view)
+        Ok(builder.build())
     }
 }
 

@@ -11,7 +11,6 @@
 mod dbf;
 mod geojson_file;
 mod gpkg;
-mod index;
 mod places;
 mod shp;
 mod stockholm;
@@ -24,12 +23,12 @@ use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::{Map, Value};
 use trygg_crs::{Crs, CrsError, Transformer};
 
-pub use index::AreaIndex;
 pub use places::PlaceMatcher;
 pub use stockholm::{
     dissolve, interior_point, stockholm_default, LayerValidity, StockholmAreas,
     STADSDELSOMRADE_2020_VALIDITY, STADSDELSOMRADE_2023_VALIDITY, STADSDEL_VALIDITY,
 };
+pub use trygg_spatial::AreaIndex;
 
 /// The property names tried, in order, for an area's name when
 /// [`ReadOptions::name_field`] is not set.

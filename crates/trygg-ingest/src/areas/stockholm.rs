@@ -20,6 +20,9 @@ use super::{geojson_file, AreaError, AreaFeature, AreaIndex, PlaceMatcher, ReadO
 const STADSDELAR_GEOJSON: &str =
     include_str!("../../../../data/stockholm/fullsize-stadsdelar.geo.json");
 const STADSDELAR_GEOJSON_NAME: &str = "data/stockholm/fullsize-stadsdelar.geo.json";
+const LAND_GEOJSON: &str =
+    include_str!("../../../../data/stockholm/simplified-stadsdelar_utan_vatten.geo.json");
+const LAND_GEOJSON_NAME: &str = "data/stockholm/simplified-stadsdelar_utan_vatten.geo.json";
 const STADSDELAR_CSV: &str = include_str!("../../../../data/stockholm/stadsdelar.csv");
 const STADSDELAR_CSV_NAME: &str = "data/stockholm/stadsdelar.csv";
 
@@ -69,6 +72,13 @@ pub const STADSDELSOMRADE_2023_VALIDITY: LayerValidity = LayerValidity {
     valid_to: None,
 };
 
+/// The land layer (stadsdelar without water), valid like the stadsdel layer.
+pub const LAND_VALIDITY: LayerValidity = LayerValidity {
+    name: "land",
+    valid_from: Some(date(2021, 4, 13)),
+    valid_to: None,
+};
+
 /// Stockholm's shipped layers, in EPSG:3006; their names and dates are
 /// [`STADSDEL_VALIDITY`], [`STADSDELSOMRADE_2020_VALIDITY`] and
 /// [`STADSDELSOMRADE_2023_VALIDITY`] (together: [`StockholmAreas::layers`]).
@@ -83,17 +93,21 @@ pub struct StockholmAreas {
     pub stadsdelsomrade_2020: Vec<AreaFeature>,
     /// The 11 stadsdelsområden from 2023-07-01 (e.g. "Järva", "Norra innerstaden").
     pub stadsdelsomrade_2023: Vec<AreaFeature>,
+    /// Land: each stadsdel with its water removed (simplified, 3 m), the study area
+    /// of grids and density surfaces, so that no hotspot is invented in a lake.
+    pub land: Vec<AreaFeature>,
     /// Per stadsdel, its assignment in all three layers (names shared).
     assignments: Vec<AreaAssignment>,
 }
 
 impl StockholmAreas {
-    /// The three layers with their names and validity, stadsdel first.
-    pub fn layers(&self) -> [(LayerValidity, &[AreaFeature]); 3] {
+    /// The four layers with their names and validity, stadsdel first.
+    pub fn layers(&self) -> [(LayerValidity, &[AreaFeature]); 4] {
         [
             (STADSDEL_VALIDITY, &self.stadsdelar),
             (STADSDELSOMRADE_2020_VALIDITY, &self.stadsdelsomrade_2020),
             (STADSDELSOMRADE_2023_VALIDITY, &self.stadsdelsomrade_2023),
+            (LAND_VALIDITY, &self.land),
         ]
     }
 
@@ -194,10 +208,12 @@ pub fn stockholm_default() -> Result<StockholmAreas, AreaError> {
             }
         })
         .collect();
+    let land = geojson_file::read_str(LAND_GEOJSON, Path::new(LAND_GEOJSON_NAME), &opts)?;
     Ok(StockholmAreas {
         stadsdelar,
         stadsdelsomrade_2020: sdo_2020,
         stadsdelsomrade_2023: sdo_2023,
+        land,
         assignments,
     })
 }
@@ -385,12 +401,16 @@ pub(crate) mod tests {
         assert_eq!(s.stadsdelar.len(), 117);
         assert_eq!(s.stadsdelsomrade_2020.len(), 13);
         assert_eq!(s.stadsdelsomrade_2023.len(), 11);
-        let [(v0, l0), (v1, l1), (v2, l2)] = s.layers();
+        let [(v0, l0), (v1, l1), (v2, l2), (v3, l3)] = s.layers();
         assert_eq!(
-            (v0.name, v1.name, v2.name),
-            ("stadsdel", "stadsdelsomrade_2020", "stadsdelsomrade_2023")
+            (v0.name, v1.name, v2.name, v3.name),
+            ("stadsdel", "stadsdelsomrade_2020", "stadsdelsomrade_2023", "land")
         );
-        assert_eq!((l0.len(), l1.len(), l2.len()), (117, 13, 11));
+        assert_eq!((l0.len(), l1.len(), l2.len(), l3.len()), (117, 13, 11, 117));
+        // Land is the stadsdelar less water: smaller in total, by the water's area.
+        let total = |l: &[AreaFeature]| l.iter().map(|a| a.geometry.unsigned_area()).sum::<f64>();
+        let (all, land) = (total(l0), total(l3));
+        assert!(land < all * 0.95 && land > all * 0.6, "{land} of {all} m²");
         assert_eq!(
             (v0.valid_from, v0.valid_to),
             (NaiveDate::from_ymd_opt(2021, 4, 13), None)
@@ -444,7 +464,7 @@ pub(crate) mod tests {
     #[test]
     fn each_union_has_the_area_of_its_members() {
         let s = shared();
-        for (validity, layer) in &s.layers()[1..] {
+        for (validity, layer) in &s.layers()[1..3] {
             let mut members_total = 0;
             for area in *layer {
                 let members: Vec<&str> = area.properties["members"]

@@ -6,13 +6,49 @@ use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 use proptest::prelude::*;
 
 use super::*;
-use crate::areas::stockholm::tests::shared;
 
+/// The shipped stadsdelar (CRS84) in EPSG:3006, read independently of ingest.
 fn stockholm_geometries() -> Vec<MultiPolygon<f64>> {
-    shared()
-        .stadsdelar
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/stockholm/fullsize-stadsdelar.geo.json"
+    );
+    let text = std::fs::read_to_string(path).expect("shipped stadsdelar");
+    let fc: geojson::FeatureCollection = text.parse().expect("GeoJSON");
+    let t = trygg_crs::Transformer::to_store(&trygg_crs::Crs::WGS84).expect("PROJ");
+    fc.features
         .iter()
-        .map(|a| a.geometry.clone())
+        .map(|f| {
+            let geometry = f.geometry.as_ref().expect("geometry");
+            let g: geo_types::Geometry<f64> = geometry.value.clone().try_into().expect("polygon");
+            let polygons = match g {
+                geo_types::Geometry::Polygon(p) => vec![p],
+                geo_types::Geometry::MultiPolygon(mp) => mp.0,
+                other => panic!("not a polygon: {other:?}"),
+            };
+            let project = |ls: &LineString<f64>| {
+                LineString(
+                    ls.0.iter()
+                        .map(|c| {
+                            t.convert(c.x, c.y)
+                                .map(|(x, y)| Coord { x, y })
+                                .expect("point")
+                        })
+                        .collect(),
+                )
+            };
+            MultiPolygon(
+                polygons
+                    .iter()
+                    .map(|p| {
+                        Polygon::new(
+                            project(p.exterior()),
+                            p.interiors().iter().map(project).collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        })
         .collect()
 }
 
