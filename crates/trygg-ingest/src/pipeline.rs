@@ -7,16 +7,21 @@
 //! any rejection rolls the whole batch back; an id seen twice in one file is a
 //! rejection, an id already stored (or seen in an earlier file of the batch) a
 //! duplicate that adds nothing.
+//!
+//! Two threads share the work: the calling thread reads, parses and locates rows
+//! (PROJ objects cannot leave their thread), and a writer thread owns the store's
+//! transaction and inserts what it is sent in chunks, so parsing and SQLite overlap.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use rustc_hash::FxHashMap;
-use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use trygg_crs::{Crs, Transformer};
 use trygg_model::{Event, Rejection, Source};
-use trygg_store::{Batch, BatchInfo, FileOutcome, Insert, Store, StoreError};
+use trygg_store::{BatchInfo, FileOutcome, Insert, Store, StoreError};
 
 use crate::candidate::{Parsed, RowError};
 use crate::csv_source::CsvRows;
@@ -166,23 +171,146 @@ fn transformer_for(crs_text: &str, origin: &str) -> Result<Transformer, IngestEr
 
 /// One file's counts and the ids it has used so far.
 struct FileRun {
+    index: usize,
     name: String,
     outcome: FileOutcome,
     seen: FxHashMap<String, u64>,
 }
 
-/// The state of a running batch.
-struct Runner<'s, 'p> {
+/// What the parsing thread sends the writer.
+enum Item {
+    /// An event of file `file` (index into the batch's files).
+    Event(usize, Event),
+    /// A rejected row, to be recorded.
+    Reject(Rejection),
+}
+
+/// A message to the writer: rows, or the end of the batch with its outcome so far.
+enum Message {
+    Items(Vec<Item>),
+    Finish {
+        files: Vec<FileOutcome>,
+        skip_reasons: BTreeMap<String, u64>,
+        strict: bool,
+    },
+}
+
+/// Rows per message: large enough to make channel traffic negligible, small enough
+/// to keep both threads busy.
+const CHUNK: usize = 2_048;
+
+/// What the writer did: the files with their accepted/duplicate counts filled in,
+/// and the batch id if it committed.
+struct Written {
+    files: Vec<FileOutcome>,
+    batch_id: Option<i64>,
+}
+
+/// The writer thread: one transaction; commits at `Finish` if the batch may land,
+/// rolls back otherwise or if the parsing side stops without `Finish`.
+fn write(
+    store: &mut Store,
+    info: &BatchInfo,
+    rx: &Receiver<Message>,
+) -> Result<Option<Written>, StoreError> {
+    let mut batch = store.begin_batch(info)?;
+    let mut counts: Vec<(u64, u64)> = Vec::new();
+    loop {
+        let Ok(message) = rx.recv() else {
+            return Ok(None); // the parsing side failed; dropping `batch` rolls back
+        };
+        match message {
+            Message::Items(items) => {
+                for item in items {
+                    match item {
+                        Item::Event(file, event) => {
+                            if counts.len() <= file {
+                                counts.resize(file + 1, (0, 0));
+                            }
+                            match batch.insert(&event)? {
+                                Insert::Accepted => counts[file].0 += 1,
+                                Insert::Duplicate => counts[file].1 += 1,
+                            }
+                        }
+                        Item::Reject(r) => batch.reject(&r)?,
+                    }
+                }
+            }
+            Message::Finish {
+                mut files,
+                skip_reasons,
+                strict,
+            } => {
+                for (f, (accepted, duplicates)) in files
+                    .iter_mut()
+                    .zip(counts.iter().copied().chain(std::iter::repeat((0, 0))))
+                {
+                    f.accepted = accepted;
+                    f.duplicates = duplicates;
+                }
+                let sum = |g: fn(&FileOutcome) -> u64| files.iter().map(g).sum::<u64>();
+                let rejected = sum(|f| f.rejected);
+                let usable = sum(|f| f.accepted) + sum(|f| f.duplicates) + sum(|f| f.skipped);
+                if (strict && rejected > 0) || (usable == 0 && rejected > 0) {
+                    return Ok(Some(Written {
+                        files,
+                        batch_id: None,
+                    })); // rolls back
+                }
+                let id = batch.commit(&files, &skip_reasons)?;
+                return Ok(Some(Written {
+                    files,
+                    batch_id: Some(id),
+                }));
+            }
+        }
+    }
+}
+
+/// The parsing side of a running batch.
+struct Runner<'p> {
     source: Source,
     locator: Locator,
-    batch: Batch<'s>,
+    tx: SyncSender<Message>,
+    chunk: Vec<Item>,
     report: IngestReport,
     progress: Progress,
     on_progress: &'p mut dyn FnMut(Progress),
 }
 
-impl Runner<'_, '_> {
-    fn reject(&mut self, run: &mut FileRun, e: RowError) -> Result<(), IngestError> {
+/// The writer stopped (it failed); the caller joins it to learn why.
+#[derive(Debug)]
+struct WriterGone;
+
+/// Why the parsing side stopped early.
+enum Stop {
+    Writer(WriterGone),
+    Ingest(IngestError),
+}
+
+impl From<IngestError> for Stop {
+    fn from(e: IngestError) -> Self {
+        Stop::Ingest(e)
+    }
+}
+
+impl Runner<'_> {
+    fn push(&mut self, item: Item) -> Result<(), Stop> {
+        self.chunk.push(item);
+        if self.chunk.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Stop> {
+        let items = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(Message::Items(items))
+            .map_err(|_| Stop::Writer(WriterGone))
+    }
+
+    fn reject(&mut self, run: &mut FileRun, e: RowError) -> Result<(), Stop> {
         run.outcome.rejected += 1;
         let r = Rejection {
             file: run.name.clone(),
@@ -191,9 +319,8 @@ impl Runner<'_, '_> {
             reason: e.reason,
             raw: e.raw,
         };
-        self.batch.reject(&r)?;
-        self.report.rejections.push(r);
-        Ok(())
+        self.report.rejections.push(r.clone());
+        self.push(Item::Reject(r))
     }
 
     fn skip(&mut self, run: &mut FileRun, reason: String) {
@@ -206,7 +333,7 @@ impl Runner<'_, '_> {
         run: &mut FileRun,
         parsed: Parsed,
         transformer: &Transformer,
-    ) -> Result<(), IngestError> {
+    ) -> Result<(), Stop> {
         run.outcome.read += 1;
         self.progress.rows += 1;
         if self.progress.rows.is_multiple_of(16_384) {
@@ -225,15 +352,13 @@ impl Runner<'_, '_> {
                 "duplicate id '{}' in this file (first at row {first})",
                 c.source_id
             );
-            return self.reject(
-                run,
-                RowError {
-                    row: Some(c.row),
-                    field: Some("id".into()),
-                    reason,
-                    raw: Some(c.raw),
-                },
-            );
+            let e = RowError {
+                row: Some(c.row),
+                field: Some("id".into()),
+                reason,
+                raw: Some(c.raw),
+            };
+            return self.reject(run, e);
         }
         run.seen.insert(c.source_id.clone(), c.row);
         match self.locator.locate(&c.location, transformer, c.row) {
@@ -257,10 +382,7 @@ impl Runner<'_, '_> {
                     areas: at.areas,
                     attributes: c.attributes,
                 };
-                match self.batch.insert(&event)? {
-                    Insert::Accepted => run.outcome.accepted += 1,
-                    Insert::Duplicate => run.outcome.duplicates += 1,
-                }
+                self.push(Item::Event(run.index, event))?;
             }
         }
         Ok(())
@@ -274,16 +396,14 @@ impl Runner<'_, '_> {
         path: &Path,
         bytes: &[u8],
         mapping: Option<&Mapping>,
-    ) -> Result<(), IngestError> {
+    ) -> Result<(), Stop> {
+        // A rough guess of the row count saves rehashing the id map as it grows.
+        run.seen.reserve(bytes.len() / 128);
         let parsed: Result<(), FileError> = match (format_of(self.source, path), mapping) {
             (Format::Police, _) => match parse_police(bytes) {
                 Ok(rows) => {
                     // Police rows carry WGS 84 centroids the locator transforms itself.
-                    let identity =
-                        Transformer::to_store(&Crs::STORE).map_err(|source| IngestError::Crs {
-                            mapping: run.name.clone(),
-                            source,
-                        })?;
+                    let identity = transformer_for("EPSG:3006", &run.name)?;
                     rows.into_iter()
                         .try_for_each(|p| self.row(run, p, &identity))?;
                     Ok(())
@@ -331,6 +451,49 @@ impl Runner<'_, '_> {
         }
         Ok(())
     }
+
+    /// Runs every file, then tells the writer to finish.
+    fn run(
+        &mut self,
+        inputs: &[(PathBuf, std::io::Result<Vec<u8>>)],
+        mapping: Option<&Mapping>,
+        strict: bool,
+    ) -> Result<(), Stop> {
+        for (index, (path, bytes)) in inputs.iter().enumerate() {
+            let name = path.display().to_string();
+            let mut run = FileRun {
+                index,
+                name: name.clone(),
+                outcome: FileOutcome {
+                    file: name,
+                    ..FileOutcome::default()
+                },
+                seen: FxHashMap::default(),
+            };
+            match bytes {
+                Err(err) => {
+                    let e = unreadable(err);
+                    run.outcome.error = Some(e.reason.clone());
+                    self.reject(&mut run, e)?;
+                }
+                Ok(bytes) => {
+                    run.outcome.sha256 = format!("{:x}", Sha256::digest(bytes));
+                    run.outcome.bytes = bytes.len() as u64;
+                    self.file(&mut run, path, bytes, mapping)?;
+                    self.progress.bytes_done += bytes.len() as u64;
+                }
+            }
+            (self.on_progress)(self.progress);
+            self.report.files.push(run.outcome);
+        }
+        self.flush()?;
+        let finish = Message::Finish {
+            files: self.report.files.clone(),
+            skip_reasons: self.report.skip_reasons.clone(),
+            strict,
+        };
+        self.tx.send(finish).map_err(|_| Stop::Writer(WriterGone))
+    }
 }
 
 fn unreadable(err: &std::io::Error) -> RowError {
@@ -368,11 +531,10 @@ pub fn ingest(
         let mut report = IngestReport::default();
         for (path, bytes) in &inputs {
             if let Err(err) = bytes {
-                let name = path.display().to_string();
                 let e = unreadable(err);
                 report.rejected += 1;
                 report.rejections.push(Rejection {
-                    file: name,
+                    file: path.display().to_string(),
                     row: None,
                     field: None,
                     reason: e.reason,
@@ -383,14 +545,17 @@ pub fn ingest(
         return Ok(report);
     }
 
-    let batch = store.begin_batch(&BatchInfo {
+    let info = BatchInfo {
         source: req.source,
         strict: req.strict,
-    })?;
+    };
+    // A few chunks in flight: enough to ride out SQLite's page-cache spills.
+    let (tx, rx) = sync_channel::<Message>(8);
     let mut runner = Runner {
         source: req.source,
         locator,
-        batch,
+        tx,
+        chunk: Vec::with_capacity(CHUNK),
         report: IngestReport::default(),
         progress: Progress {
             bytes_done: 0,
@@ -399,35 +564,27 @@ pub fn ingest(
         },
         on_progress,
     };
-    for (path, bytes) in &inputs {
-        let name = path.display().to_string();
-        let mut run = FileRun {
-            name: name.clone(),
-            outcome: FileOutcome {
-                file: name.clone(),
-                ..FileOutcome::default()
-            },
-            seen: FxHashMap::default(),
-        };
-        match bytes {
-            Err(err) => {
-                let e = unreadable(err);
-                run.outcome.error = Some(e.reason.clone());
-                runner.reject(&mut run, e)?;
-            }
-            Ok(bytes) => {
-                run.outcome.sha256 = format!("{:x}", Sha256::digest(bytes));
-                run.outcome.bytes = bytes.len() as u64;
-                runner.file(&mut run, path, bytes, mapping.as_ref())?;
-                runner.progress.bytes_done += bytes.len() as u64;
-            }
-        }
-        (runner.on_progress)(runner.progress);
-        runner.report.files.push(run.outcome);
+    let (produced, mut report, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write(store, &info, &rx));
+        let produced = runner.run(&inputs, mapping.as_ref(), req.strict);
+        // Closing the channel lets the writer roll back if `Finish` was never sent.
+        let Runner { tx, report, .. } = runner;
+        drop(tx);
+        (produced, report, writer.join())
+    });
+    let written = match written {
+        Ok(w) => w?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    match produced {
+        Err(Stop::Ingest(e)) => return Err(e),
+        Err(Stop::Writer(WriterGone)) | Ok(()) => {}
     }
-    let Runner {
-        batch, mut report, ..
-    } = runner;
+    let Some(written) = written else {
+        unreachable!("the writer only stops without a result when the parsing side failed")
+    };
+    report.files = written.files;
+    report.batch_id = written.batch_id;
     for f in &report.files {
         report.read += f.read;
         report.accepted += f.accepted;
@@ -435,12 +592,5 @@ pub fn ingest(
         report.skipped += f.skipped;
         report.rejected += f.rejected;
     }
-    let nothing_usable =
-        report.accepted + report.duplicates + report.skipped == 0 && report.rejected > 0;
-    if (req.strict && report.rejected > 0) || nothing_usable {
-        drop(batch); // rolls back: nothing lands
-        return Ok(report);
-    }
-    report.batch_id = Some(batch.commit(&report.files, &report.skip_reasons)?);
     Ok(report)
 }

@@ -135,7 +135,6 @@ impl Batch<'_> {
     /// Stores an event unless `(source, source_id)` is already stored.
     pub fn insert(&mut self, e: &Event) -> Result<Insert, StoreError> {
         let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
-        let name = |a: &Option<std::sync::Arc<str>>| a.as_deref().map(str::to_owned);
         let changed = self
             .insert_event
             .execute(params![
@@ -149,9 +148,9 @@ impl Batch<'_> {
                 e.category,
                 e.category_norm.as_str(),
                 e.precision.as_str(),
-                name(&e.areas.stadsdel),
-                name(&e.areas.stadsdelsomrade_2020),
-                name(&e.areas.stadsdelsomrade_2023),
+                e.areas.stadsdel.as_deref(),
+                e.areas.stadsdelsomrade_2020.as_deref(),
+                e.areas.stadsdelsomrade_2023.as_deref(),
                 e.areas.outside_areas,
                 self.id,
                 e.attributes,

@@ -404,7 +404,12 @@ pub(crate) mod tests {
         let [(v0, l0), (v1, l1), (v2, l2), (v3, l3)] = s.layers();
         assert_eq!(
             (v0.name, v1.name, v2.name, v3.name),
-            ("stadsdel", "stadsdelsomrade_2020", "stadsdelsomrade_2023", "land")
+            (
+                "stadsdel",
+                "stadsdelsomrade_2020",
+                "stadsdelsomrade_2023",
+                "land"
+            )
         );
         assert_eq!((l0.len(), l1.len(), l2.len(), l3.len()), (117, 13, 11, 117));
         // Land is the stadsdelar less water: smaller in total, by the water's area.
