@@ -37,12 +37,19 @@ fn killed_ingest_leaves_the_store_with_whole_batches_only() {
         .expect("spawn");
     let started = Instant::now();
     loop {
-        let grown = std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0) > baseline + 4 * 1024 * 1024;
+        let grown =
+            std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0) > baseline + 4 * 1024 * 1024;
         if grown || journal.exists() {
             break;
         }
-        assert!(child.try_wait().expect("poll").is_none(), "ingest finished before it could be killed: make the file bigger");
-        assert!(started.elapsed() < Duration::from_secs(120), "ingest never wrote to the store");
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "ingest finished before it could be killed: make the file bigger"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "ingest never wrote to the store"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().expect("kill -9");
@@ -51,8 +58,16 @@ fn killed_ingest_leaves_the_store_with_whole_batches_only() {
 
     // Reopened (by trygg, which rolls a hot journal back, then by SQLite directly):
     // the killed batch is there whole or not at all.
-    let out = trygg().args(["info", "--store"]).arg(&store).output().expect("info");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = trygg()
+        .args(["info", "--store"])
+        .arg(&store)
+        .output()
+        .expect("info");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let info = String::from_utf8_lossy(&out.stdout);
     let after_kill = count_events(&store);
     let batches = info.matches("batch ").count();

@@ -2,6 +2,7 @@
 //! with GDAL's `ogrinfo` where the GeoPackage layout matters.
 
 mod crash;
+mod demo;
 mod export;
 mod ingest_bad;
 mod ingest_police;

@@ -3,11 +3,16 @@
 //! feature with its times in RFC 3339 with offset, WGS 84 and SWEREF 99 TM
 //! coordinates, precision and assigned areas. Rows are streamed: memory does not
 //! grow with the store.
+//!
+//! A store of synthetic (demo) data is labelled in every export: CSV gets a last
+//! column `data_notice` saying so on every row (a row copied into another sheet
+//! keeps its label), GeoJSON gets `"synthetic": true` and the notice as members of
+//! the FeatureCollection.
 
 use std::io::Write;
 
 use trygg_crs::{CrsError, Transformer};
-use trygg_store::{EventFilter, Store, StoreError, StoredEvent};
+use trygg_store::{meta, EventFilter, Store, StoreError, StoredEvent};
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +79,9 @@ fn fields(e: &StoredEvent, lon: f64, lat: f64) -> [String; 16] {
     ]
 }
 
+/// The label written on every row of a synthetic store's CSV export.
+pub const SYNTHETIC_LABEL: &str = "SYNTHETIC DEMO DATA";
+
 /// Writes the matching events to `out`; returns how many were written.
 pub fn export(
     store: &Store,
@@ -82,23 +90,45 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     let to_wgs84 = Transformer::store_to_wgs84()?;
+    let synthetic = store.meta(meta::SYNTHETIC)?.as_deref() == Some("true");
     let mut count = 0u64;
     match format {
         Format::Csv => {
             out.write_all(b"\xEF\xBB\xBF")?;
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(CSV_COLUMNS).map_err(std::io::Error::from)?;
+            let (column, label): (&[&str], &[&str]) = if synthetic {
+                (&["data_notice"], &[SYNTHETIC_LABEL])
+            } else {
+                (&[], &[])
+            };
+            w.write_record(CSV_COLUMNS.iter().chain(column))
+                .map_err(std::io::Error::from)?;
             store.for_each_event(filter, |e| -> Result<(), ExportError> {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
-                w.write_record(fields(&e, lon, lat))
-                    .map_err(std::io::Error::from)?;
+                let values = fields(&e, lon, lat);
+                let row = values
+                    .iter()
+                    .map(String::as_str)
+                    .chain(label.iter().copied());
+                w.write_record(row).map_err(std::io::Error::from)?;
                 count += 1;
                 Ok(())
             })?;
             w.flush()?;
         }
         Format::GeoJson => {
-            out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+            let mut head = serde_json::json!({"type": "FeatureCollection"});
+            if synthetic {
+                let notice = store
+                    .meta(meta::NOTICE)?
+                    .unwrap_or_else(|| SYNTHETIC_LABEL.to_owned());
+                head["synthetic"] = serde_json::Value::Bool(true);
+                head["notice"] = serde_json::Value::String(notice);
+            }
+            // The collection's members, then the streamed features array.
+            let head = head.to_string();
+            out.write_all(head[..head.len() - 1].as_bytes())?;
+            out.write_all(b",\"features\":[\n")?;
             store.for_each_event(filter, |e| -> Result<(), ExportError> {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
                 let mut properties = serde_json::Map::new();

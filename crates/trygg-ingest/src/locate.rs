@@ -15,7 +15,7 @@ use crate::candidate::{RawLocation, RowError};
 /// The area layer events are assigned to.
 pub const STADSDEL_LAYER: &str = "stadsdel";
 /// Metadata key of the study municipality's name (police `location.name`).
-pub const MUNICIPALITY_KEY: &str = "municipality";
+pub const MUNICIPALITY_KEY: &str = trygg_store::meta::MUNICIPALITY;
 
 /// A located row.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@
 mod batch;
 mod error;
 pub mod geom;
+pub mod meta;
 mod read;
 mod schema;
 mod store;

@@ -12,13 +12,10 @@ use trygg_demo::{DemoParams, Manifest};
 use trygg_ingest::pipeline::{ingest, IngestRequest};
 use trygg_ingest::setup::{load_population_csv, open_or_create};
 use trygg_model::Source;
+use trygg_store::meta;
 
 use crate::cli::DemoArgs;
 use crate::commands::{progress_bar, run_info};
-
-/// Metadata keys that label a store's data as synthetic.
-pub const SYNTHETIC_KEY: &str = "synthetic";
-const NOTICE_KEY: &str = "notice";
 
 fn yesterday() -> chrono::NaiveDate {
     let today = trygg_model::time::to_stockholm(chrono::Utc::now().fixed_offset()).date_naive();
@@ -97,9 +94,9 @@ fn build(args: &DemoArgs) -> anyhow::Result<()> {
 
 fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow::Result<u64> {
     let mut store = open_or_create(store_path, true)?;
-    store.set_meta(SYNTHETIC_KEY, "true")?;
-    store.set_meta(NOTICE_KEY, &manifest.notice)?;
-    store.set_meta("demo_manifest", &serde_json::to_string(manifest)?)?;
+    store.set_meta(meta::SYNTHETIC, "true")?;
+    store.set_meta(meta::NOTICE, &manifest.notice)?;
+    store.set_meta(meta::DEMO_MANIFEST, &serde_json::to_string(manifest)?)?;
     let population = data_dir.join(&manifest.population.path);
     let n = load_population_csv(
         &mut store,

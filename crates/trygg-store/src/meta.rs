@@ -1,0 +1,10 @@
+//! Keys of the store's `trygg_meta` table that several crates read or write.
+
+/// "true" when the store holds synthetic (demo) data; exports and reports label it.
+pub const SYNTHETIC: &str = "synthetic";
+/// A human-readable notice about the data (e.g. what makes it synthetic).
+pub const NOTICE: &str = "notice";
+/// The study municipality's name, matched against police `location.name`.
+pub const MUNICIPALITY: &str = "municipality";
+/// The demo generator's manifest (JSON), for stores built by `trygg demo`.
+pub const DEMO_MANIFEST: &str = "demo_manifest";
