@@ -127,7 +127,7 @@ pub fn export(
             }
             // The collection's members, then the streamed features array.
             let head = head.to_string();
-            out.write_all(head[..head.len() - 1].as_bytes())?;
+            out.write_all(&head.as_bytes()[..head.len() - 1])?;
             out.write_all(b",\"features\":[\n")?;
             store.for_each_event(filter, |e| -> Result<(), ExportError> {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
