@@ -251,7 +251,7 @@ fn write(
                 let sum = |g: fn(&FileOutcome) -> u64| files.iter().map(g).sum::<u64>();
                 let rejected = sum(|f| f.rejected);
                 let usable = sum(|f| f.accepted) + sum(|f| f.duplicates) + sum(|f| f.skipped);
-                if (strict && rejected > 0) || (usable == 0 && rejected > 0) {
+                if rejected > 0 && (strict || usable == 0) {
                     return Ok(Some(Written {
                         files,
                         batch_id: None,
