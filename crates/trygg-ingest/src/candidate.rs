@@ -1,6 +1,8 @@
 //! What the source parsers hand to the locator: one parsed row that is not yet
 //! located (its coordinates are still in the file's CRS, or only a place is named).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset};
 use trygg_model::{NormCategory, Precision};
 
@@ -15,8 +17,9 @@ pub enum RawLocation {
         y: f64,
         /// The mapping's (or the row's) precision for this point.
         precision: Precision,
-        /// The field names of the two values, for error messages.
-        fields: (String, String),
+        /// The field names of the two values, for error messages (shared by all
+        /// rows of a file: one allocation per file, not per row).
+        fields: Arc<(String, String)>,
     },
     /// Only an area is named (a stadsdel name or code), as survey respondents are.
     Area {

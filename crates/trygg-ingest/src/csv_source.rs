@@ -571,7 +571,7 @@ mod tests {
                 x: 17.928,
                 y: 59.388,
                 precision: Precision::Exact,
-                fields: ("lon".into(), "lat".into())
+                fields: std::sync::Arc::new(("lon".into(), "lat".into()))
             }
         );
     }

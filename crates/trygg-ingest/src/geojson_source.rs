@@ -239,7 +239,7 @@ mod tests {
                 x: 674032.0,
                 y: 6580821.0,
                 precision: Precision::Exact,
-                fields: ("coordinates[0]".into(), "coordinates[1]".into())
+                fields: std::sync::Arc::new(("coordinates[0]".into(), "coordinates[1]".into()))
             }
         );
         let attributes: Value = serde_json::from_str(&c.attributes).expect("valid JSON");

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta};
 use trygg_model::{NormCategory, Precision};
@@ -110,10 +111,20 @@ pub(crate) struct RowBuilder<'m> {
     joined: String,
     joined_end: String,
     number: String,
+    /// The names of the coordinate fields, shared by every point row.
+    column_fields: Arc<(String, String)>,
+    geometry_fields: Arc<(String, String)>,
 }
 
 impl<'m> RowBuilder<'m> {
     pub(crate) fn new(mapping: &'m Mapping, decimal_comma: bool) -> RowBuilder<'m> {
+        let column_fields = match mapping.roles.xy {
+            Some((xc, yc)) => (
+                mapping.column_name(xc).to_owned(),
+                mapping.column_name(yc).to_owned(),
+            ),
+            None => (String::new(), String::new()),
+        };
         RowBuilder {
             mapping,
             decimal_comma,
@@ -122,6 +133,8 @@ impl<'m> RowBuilder<'m> {
             joined: String::new(),
             joined_end: String::new(),
             number: String::new(),
+            column_fields: Arc::new(column_fields),
+            geometry_fields: Arc::new(("coordinates[0]".to_owned(), "coordinates[1]".to_owned())),
         }
     }
 
@@ -369,7 +382,7 @@ impl<'m> RowBuilder<'m> {
                     x,
                     y,
                     precision,
-                    fields: ("coordinates[0]".to_owned(), "coordinates[1]".to_owned()),
+                    fields: Arc::clone(&self.geometry_fields),
                 })
             }
             PointInput::Geometry(None) => area(fields).ok_or_else(|| {
@@ -396,7 +409,7 @@ impl<'m> RowBuilder<'m> {
                     x,
                     y,
                     precision,
-                    fields: (self.name(xc).to_owned(), self.name(yc).to_owned()),
+                    fields: Arc::clone(&self.column_fields),
                 })
             }
         }
@@ -681,7 +694,7 @@ mod tests {
                 x: 674032.0,
                 y: 6580821.5,
                 precision: Precision::Exact,
-                fields: ("x".into(), "y".into())
+                fields: Arc::new(("x".into(), "y".into()))
             }
         );
     }
