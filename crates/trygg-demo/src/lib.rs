@@ -22,6 +22,7 @@ mod crimes;
 mod error;
 mod fires;
 mod land;
+pub mod load;
 mod places;
 mod police;
 mod rhythm;

@@ -29,6 +29,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Generate synthetic Stockholm data (if the store does not exist), ingest it and serve it.
     Demo(DemoArgs),
+    /// Analytics: area statistics, hotspots, emerging hotspots, survey indicators.
+    Query {
+        /// Which analysis.
+        #[command(subcommand)]
+        command: crate::query::QueryCommand,
+    },
     /// Show what a store holds: events per source, area layers, recent batches.
     Info {
         /// The store file.

@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => run_areas_list(&store),
         Command::Export(args) => run_export(&args),
         Command::Demo(args) => crate::demo::run_demo(&args),
+        Command::Query { command } => crate::query::run_query(&command),
         Command::Info { store } => run_info(&store),
     }
 }

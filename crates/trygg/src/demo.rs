@@ -9,9 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trygg_demo::{DemoParams, Manifest};
-use trygg_ingest::pipeline::{ingest, IngestRequest};
 use trygg_ingest::setup::{load_population_csv, open_or_create};
-use trygg_model::Source;
 use trygg_store::meta;
 
 use crate::cli::DemoArgs;
@@ -106,50 +104,37 @@ fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow
     )?;
     println!("  population: {n} rows for layer stadsdel");
 
-    // Consecutive files of one source and mapping form one batch (the police
-    // snapshots overlap: one batch dedupes them).
-    let mut groups: Vec<(Source, Option<PathBuf>, Vec<PathBuf>)> = Vec::new();
-    for f in &manifest.files {
-        let source: Source = f.source.parse()?;
-        let mapping = f.mapping.as_ref().map(|m| data_dir.join(m));
-        let path = data_dir.join(&f.path);
-        match groups.last_mut() {
-            Some((s, m, files)) if *s == source && *m == mapping => files.push(path),
-            _ => groups.push((source, mapping, vec![path])),
-        }
-    }
-    let mut accepted = 0;
-    for (source, mapping, files) in groups {
-        let req = IngestRequest {
-            source,
-            files,
-            mapping,
-            strict: false,
-        };
-        let bar = progress_bar(true);
-        let report = ingest(&mut store, &req, &mut |p| {
+    let bar = progress_bar(true);
+    let accepted = trygg_demo::load::load(
+        &mut store,
+        data_dir,
+        manifest,
+        &mut |source, p| {
             if let Some(bar) = &bar {
                 bar.set_length(p.bytes_total);
                 bar.set_position(p.bytes_done);
                 bar.set_message(format!("{source}: {} rows", p.rows));
             }
-        })?;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        println!(
-            "  ingested {source} ({} file(s)): read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
-            req.files.len(),
-            report.read,
-            report.accepted,
-            report.duplicates,
-            report.skipped,
-            report.rejected
-        );
-        for r in report.rejections.iter().take(5) {
-            println!("    rejected: {r}");
-        }
-        accepted += report.accepted;
-    }
+        },
+        &mut |req, report| {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+                bar.reset();
+            }
+            println!(
+                "  ingested {} ({} file(s)): read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
+                req.source,
+                req.files.len(),
+                report.read,
+                report.accepted,
+                report.duplicates,
+                report.skipped,
+                report.rejected
+            );
+            for r in report.rejections.iter().take(5) {
+                println!("    rejected: {r}");
+            }
+        },
+    )?;
     Ok(accepted)
 }

@@ -4,6 +4,8 @@
 mod cli;
 mod commands;
 mod demo;
+mod query;
+mod query_counts;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,578 @@
+//! Area layers for statistics: which area of a layer each event counts in, with
+//! the event's location precision honoured.
+//!
+//! - `stadsdel`: by the stadsdel the event was assigned at ingest (the view's
+//!   stadsdel code), so point and stadsdel-precision events count; municipality
+//!   precision never does.
+//! - `stadsdelsomrade_2020` / `stadsdelsomrade_2023` (divisions): through the
+//!   stadsdel → område mapping in the stadsdel layer's properties, same precision
+//!   rule.
+//! - any other polygon layer (uploaded areas): by point-in-polygon
+//!   ([`trygg_spatial::AreaIndex`]) on point-precision events only; a stadsdel- or
+//!   municipality-precision event's coordinate is a stand-in, so such events are
+//!   left out and [`Coverage`] says how many.
+//! - the municipality total: one area that counts every event.
+
+use std::collections::HashMap;
+
+use geo_types::MultiPolygon;
+use serde::Serialize;
+use serde_json::Value;
+use trygg_model::Precision;
+use trygg_spatial::AreaIndex;
+use trygg_store::{EventView, StoredArea, NO_AREA};
+
+/// The name of the stadsdel layer in the store.
+pub const STADSDEL_LAYER: &str = "stadsdel";
+/// The names of the stadsdelsområde layers, which are also the stadsdel layer's
+/// property names holding each stadsdel's område.
+pub const DIVISION_LAYERS: [&str; 2] = ["stadsdelsomrade_2020", "stadsdelsomrade_2023"];
+/// The name [`AreaLayer::from_store`] reads as the municipality total.
+pub const MUNICIPALITY_LAYER: &str = "municipality";
+
+/// An error from building an area layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AreaError {
+    /// A stadsdel's properties are not a JSON object.
+    #[error("properties of stadsdel '{code}' are not a JSON object: {reason}")]
+    Properties {
+        /// The stadsdel's code.
+        code: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A division layer was built without any stadsdelar to map through.
+    #[error("layer '{0}' is mapped through the stadsdel layer, but no stadsdelar were given")]
+    NoStadsdelar(String),
+}
+
+/// An area's code and display name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct AreaRef {
+    /// Stable code, unique within the layer.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// How a layer assigns events to areas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    /// By the event's stadsdel.
+    Stadsdel,
+    /// By the event's stadsdel, mapped to a coarser division.
+    Division,
+    /// By point-in-polygon, point-precision events only.
+    Polygons,
+    /// One area with every event.
+    Municipality,
+}
+
+/// Where one event counts in a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    /// In area `k` (index into [`AreaLayer::areas`]).
+    Area(usize),
+    /// Precise enough, but in no area of the layer.
+    NoArea,
+    /// Too coarse for this layer (its precision), so not counted.
+    LeftOut(Precision),
+}
+
+/// How the matching events of a count were distributed over a layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Events that matched the selection (the municipality total).
+    pub matched: u64,
+    /// Of those, counted in an area of the layer.
+    pub counted: u64,
+    /// Precise enough but in no area (no stadsdel, or outside every polygon).
+    pub no_area: u64,
+    /// Left out because they are known only to a stadsdel (polygon layers).
+    pub left_out_stadsdel_precision: u64,
+    /// Left out because they are known only to the municipality.
+    pub left_out_municipality_precision: u64,
+}
+
+impl Coverage {
+    /// Counts one event's assignment.
+    #[inline]
+    pub fn record(&mut self, a: Assignment) {
+        self.matched += 1;
+        match a {
+            Assignment::Area(_) => self.counted += 1,
+            Assignment::NoArea => self.no_area += 1,
+            Assignment::LeftOut(Precision::Municipality) => {
+                self.left_out_municipality_precision += 1;
+            }
+            Assignment::LeftOut(_) => self.left_out_stadsdel_precision += 1,
+        }
+    }
+
+    /// Adds another coverage.
+    pub fn add(&mut self, other: &Coverage) {
+        self.matched += other.matched;
+        self.counted += other.counted;
+        self.no_area += other.no_area;
+        self.left_out_stadsdel_precision += other.left_out_stadsdel_precision;
+        self.left_out_municipality_precision += other.left_out_municipality_precision;
+    }
+}
+
+/// The key stadsdel names are matched by: trimmed, upper case.
+fn key(s: &str) -> String {
+    s.trim().to_uppercase()
+}
+
+/// An area layer ready to assign events: the areas and, depending on the kind, the
+/// stadsdel → area lookup or the point-in-polygon index.
+#[derive(Debug, Clone)]
+pub struct AreaLayer {
+    name: String,
+    kind: LayerKind,
+    areas: Vec<AreaRef>,
+    by_stadsdel: HashMap<String, usize>,
+    index: Option<AreaIndex>,
+    unmapped: Vec<String>,
+}
+
+fn refs(areas: &[StoredArea]) -> Vec<AreaRef> {
+    areas
+        .iter()
+        .map(|a| AreaRef {
+            code: a.code.clone(),
+            name: a.name.clone(),
+        })
+        .collect()
+}
+
+/// Finds an area by code, then by name, case-insensitively.
+fn find(areas: &[AreaRef], text: &str) -> Option<usize> {
+    let k = key(text);
+    areas
+        .iter()
+        .position(|a| a.code == text)
+        .or_else(|| areas.iter().position(|a| key(&a.code) == k))
+        .or_else(|| areas.iter().position(|a| key(&a.name) == k))
+}
+
+/// The stadsdel → division mapping held in the stadsdel layer's properties: for
+/// each stadsdel code, the value of its `property` (e.g. `stadsdelsomrade_2023`),
+/// if it has one.
+pub fn division_mapping(
+    stadsdelar: &[StoredArea],
+    property: &str,
+) -> Result<HashMap<String, String>, AreaError> {
+    let mut out = HashMap::new();
+    for area in stadsdelar {
+        let text = area.properties.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| AreaError::Properties {
+            code: area.code.clone(),
+            reason: e.to_string(),
+        })?;
+        let Value::Object(map) = value else {
+            return Err(AreaError::Properties {
+                code: area.code.clone(),
+                reason: "not an object".into(),
+            });
+        };
+        if let Some(division) = map.get(property).and_then(Value::as_str) {
+            out.insert(area.code.clone(), division.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+impl AreaLayer {
+    /// The stadsdel layer (the view's stadsdel codes are matched to the areas'
+    /// codes, then names, case-insensitively).
+    pub fn stadsdel(areas: &[StoredArea]) -> AreaLayer {
+        let areas = refs(areas);
+        let mut by_stadsdel = HashMap::new();
+        for (k, a) in areas.iter().enumerate() {
+            by_stadsdel.entry(key(&a.code)).or_insert(k);
+        }
+        for (k, a) in areas.iter().enumerate() {
+            by_stadsdel.entry(key(&a.name)).or_insert(k);
+        }
+        AreaLayer {
+            name: STADSDEL_LAYER.to_owned(),
+            kind: LayerKind::Stadsdel,
+            areas,
+            by_stadsdel,
+            index: None,
+            unmapped: Vec::new(),
+        }
+    }
+
+    /// A division of the stadsdelar (e.g. `stadsdelsomrade_2023`): each stadsdel
+    /// counts in the area named by its property `name` in `stadsdelar`' properties.
+    /// Stadsdelar without the property or whose value names no area of `areas` are
+    /// listed by [`AreaLayer::unmapped_stadsdelar`], and their events count as
+    /// "no area".
+    pub fn division(
+        name: &str,
+        stadsdelar: &[StoredArea],
+        areas: &[StoredArea],
+    ) -> Result<AreaLayer, AreaError> {
+        if stadsdelar.is_empty() {
+            return Err(AreaError::NoStadsdelar(name.to_owned()));
+        }
+        let mapping = division_mapping(stadsdelar, name)?;
+        let areas = refs(areas);
+        let mut by_stadsdel = HashMap::new();
+        let mut unmapped = Vec::new();
+        for s in stadsdelar {
+            match mapping.get(&s.code).and_then(|d| find(&areas, d)) {
+                Some(k) => {
+                    by_stadsdel.entry(key(&s.code)).or_insert(k);
+                    by_stadsdel.entry(key(&s.name)).or_insert(k);
+                }
+                None => unmapped.push(s.code.clone()),
+            }
+        }
+        Ok(AreaLayer {
+            name: name.to_owned(),
+            kind: LayerKind::Division,
+            areas,
+            by_stadsdel,
+            index: None,
+            unmapped,
+        })
+    }
+
+    /// Any polygon layer: point-precision events by point-in-polygon (an event on a
+    /// shared border counts in the first area).
+    pub fn polygons(name: &str, areas: &[StoredArea]) -> AreaLayer {
+        let geometries: Vec<MultiPolygon<f64>> = areas.iter().map(|a| a.geometry.clone()).collect();
+        AreaLayer {
+            name: name.to_owned(),
+            kind: LayerKind::Polygons,
+            areas: refs(areas),
+            by_stadsdel: HashMap::new(),
+            index: Some(AreaIndex::new(&geometries)),
+            unmapped: Vec::new(),
+        }
+    }
+
+    /// The municipality total: one area, code `municipality`, holding every event.
+    pub fn municipality(name: &str) -> AreaLayer {
+        AreaLayer {
+            name: MUNICIPALITY_LAYER.to_owned(),
+            kind: LayerKind::Municipality,
+            areas: vec![AreaRef {
+                code: MUNICIPALITY_LAYER.to_owned(),
+                name: name.to_owned(),
+            }],
+            by_stadsdel: HashMap::new(),
+            index: None,
+            unmapped: Vec::new(),
+        }
+    }
+
+    /// The layer a store layer name calls for: `stadsdel` by stadsdel,
+    /// `stadsdelsomrade_2020`/`_2023` through `stadsdelar` (the stadsdel layer's
+    /// areas), `municipality` as the total, anything else (uploaded layers, and
+    /// `land`) by polygons.
+    pub fn from_store(
+        name: &str,
+        areas: &[StoredArea],
+        stadsdelar: &[StoredArea],
+    ) -> Result<AreaLayer, AreaError> {
+        Ok(match name {
+            STADSDEL_LAYER => AreaLayer::stadsdel(areas),
+            n if DIVISION_LAYERS.contains(&n) => AreaLayer::division(n, stadsdelar, areas)?,
+            MUNICIPALITY_LAYER => AreaLayer::municipality("Stockholm"),
+            n => AreaLayer::polygons(n, areas),
+        })
+    }
+
+    /// The layer's name (population figures are looked up under it).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How the layer assigns events.
+    pub fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    /// The areas, in the order assignments index.
+    pub fn areas(&self) -> &[AreaRef] {
+        &self.areas
+    }
+
+    /// The index of the area with this code (exact, then case-insensitive code or
+    /// name).
+    pub fn find(&self, code: &str) -> Option<usize> {
+        find(&self.areas, code)
+    }
+
+    /// Stadsdelar a division layer could not map (no property, or an unknown area).
+    pub fn unmapped_stadsdelar(&self) -> &[String] {
+        &self.unmapped
+    }
+
+    /// The layer bound to a view: the view's stadsdel codes resolved once.
+    pub fn bind<'a>(&'a self, view: &'a EventView) -> BoundLayer<'a> {
+        let mut unknown = Vec::new();
+        let by_code = view
+            .stadsdel_names()
+            .iter()
+            .map(|name| match self.by_stadsdel.get(&key(name)) {
+                Some(&k) => k,
+                None => {
+                    if matches!(self.kind, LayerKind::Stadsdel | LayerKind::Division) {
+                        unknown.push(name.clone());
+                    }
+                    usize::MAX
+                }
+            })
+            .collect();
+        BoundLayer {
+            layer: self,
+            view,
+            by_code,
+            unknown,
+        }
+    }
+}
+
+/// An [`AreaLayer`] bound to one [`EventView`].
+#[derive(Debug, Clone)]
+pub struct BoundLayer<'a> {
+    layer: &'a AreaLayer,
+    view: &'a EventView,
+    by_code: Vec<usize>,
+    unknown: Vec<String>,
+}
+
+impl BoundLayer<'_> {
+    /// The layer.
+    pub fn layer(&self) -> &AreaLayer {
+        self.layer
+    }
+
+    /// Stadsdel names on events that the layer does not know (their events count
+    /// as "no area").
+    pub fn unknown_stadsdelar(&self) -> &[String] {
+        &self.unknown
+    }
+
+    /// Where event `i` counts.
+    #[inline]
+    pub fn assign(&self, i: usize) -> Assignment {
+        let precision = self.view.precision(i);
+        match self.layer.kind {
+            LayerKind::Municipality => Assignment::Area(0),
+            LayerKind::Stadsdel | LayerKind::Division => {
+                if precision == Precision::Municipality {
+                    return Assignment::LeftOut(precision);
+                }
+                let code = self.view.stadsdel_code(i);
+                if code == NO_AREA {
+                    return Assignment::NoArea;
+                }
+                match self.by_code.get(usize::from(code)) {
+                    Some(&k) if k != usize::MAX => Assignment::Area(k),
+                    _ => Assignment::NoArea,
+                }
+            }
+            LayerKind::Polygons => {
+                if !precision.is_point() {
+                    return Assignment::LeftOut(precision);
+                }
+                let (x, y) = self.view.xy(i);
+                match self.layer.index.as_ref().and_then(|ix| ix.locate(x, y)) {
+                    Some(k) => Assignment::Area(k),
+                    None => Assignment::NoArea,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use geo_types::{polygon, MultiPolygon};
+    use trygg_model::{NormCategory, Source};
+    use trygg_store::EventViewBuilder;
+
+    /// A square multipolygon with lower-left corner (x, y) and side s.
+    pub(crate) fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![polygon![
+            (x: x, y: y),
+            (x: x + s, y: y),
+            (x: x + s, y: y + s),
+            (x: x, y: y + s),
+            (x: x, y: y),
+        ]])
+    }
+
+    /// Four stadsdelar in a 2 × 2 grid of 1 km squares from (670 000, 6 580 000):
+    /// A (south-west), B (south-east), C (north-west), D (north-east); A and B in
+    /// område "Syd", C and D in "Norr" (2023), and all four in "Allt" (2020) except
+    /// D, which has no 2020 property.
+    pub(crate) fn stadsdelar() -> Vec<StoredArea> {
+        let (x0, y0) = (670_000.0, 6_580_000.0);
+        [
+            ("A", 0.0, 0.0, "Syd"),
+            ("B", 1.0, 0.0, "Syd"),
+            ("C", 0.0, 1.0, "Norr"),
+            ("D", 1.0, 1.0, "Norr"),
+        ]
+        .iter()
+        .map(|&(code, dx, dy, sdo)| StoredArea {
+            code: code.to_owned(),
+            name: format!("Stadsdel {code}"),
+            properties: if code == "D" {
+                format!(r#"{{"stadsdelsomrade_2023": "{sdo}"}}"#)
+            } else {
+                format!(r#"{{"stadsdelsomrade_2023": "{sdo}", "stadsdelsomrade_2020": "Allt"}}"#)
+            },
+            geometry: square(x0 + dx * 1000.0, y0 + dy * 1000.0, 1000.0),
+        })
+        .collect()
+    }
+
+    pub(crate) fn division_areas() -> Vec<StoredArea> {
+        ["Syd", "Norr"]
+            .iter()
+            .map(|n| StoredArea {
+                code: (*n).to_owned(),
+                name: (*n).to_owned(),
+                properties: "{}".into(),
+                geometry: MultiPolygon(vec![]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn precision_decides_where_an_event_counts() {
+        let sd = stadsdelar();
+        let mut b = EventViewBuilder::new((600_000.0, 6_500_000.0));
+        let mut push = |x: f64, y: f64, p: Precision, s: Option<&str>| {
+            b.push(0, x, y, Source::Crimes, NormCategory::Theft, p, "x", s);
+        };
+        push(670_100.0, 6_580_100.0, Precision::Exact, Some("A")); // 0: point in A
+        push(670_500.0, 6_580_500.0, Precision::Stadsdel, Some("A")); // 1: stadsdel A
+        push(670_500.0, 6_580_500.0, Precision::Municipality, None); // 2: municipality
+        push(671_500.0, 6_581_500.0, Precision::Address, Some("d")); // 3: point in D (lower case)
+        push(690_000.0, 6_590_000.0, Precision::Street, None); // 4: point outside all
+        push(
+            671_500.0,
+            6_580_500.0,
+            Precision::Stadsdel,
+            Some("Stadsdel B"),
+        ); // 5: by name
+        push(670_500.0, 6_580_500.0, Precision::Stadsdel, Some("ZZZ")); // 6: unknown stadsdel
+        let view = b.build();
+
+        let stadsdel = AreaLayer::stadsdel(&sd);
+        let bound = stadsdel.bind(&view);
+        let got: Vec<Assignment> = (0..view.len()).map(|i| bound.assign(i)).collect();
+        use Assignment::*;
+        assert_eq!(
+            got,
+            [
+                Area(0),
+                Area(0),
+                LeftOut(Precision::Municipality),
+                Area(3),
+                NoArea,
+                Area(1),
+                NoArea
+            ]
+        );
+        assert_eq!(bound.unknown_stadsdelar(), ["ZZZ"]);
+
+        let d2023 =
+            AreaLayer::from_store("stadsdelsomrade_2023", &division_areas(), &sd).expect("valid");
+        let bound = d2023.bind(&view);
+        let got: Vec<Assignment> = (0..view.len()).map(|i| bound.assign(i)).collect();
+        assert_eq!(
+            got,
+            [
+                Area(0),
+                Area(0),
+                LeftOut(Precision::Municipality),
+                Area(1),
+                NoArea,
+                Area(0),
+                NoArea
+            ]
+        );
+        let allt = vec![StoredArea {
+            code: "Allt".into(),
+            name: "Allt".into(),
+            properties: "{}".into(),
+            geometry: MultiPolygon(vec![]),
+        }];
+        let d2020 = AreaLayer::from_store("stadsdelsomrade_2020", &allt, &sd).expect("valid");
+        assert_eq!(d2020.unmapped_stadsdelar(), ["D"]);
+        assert_eq!(d2020.bind(&view).assign(3), NoArea);
+
+        // Uploaded polygons: one square covering A and B's southern halves.
+        let uploaded = vec![StoredArea {
+            code: "u1".into(),
+            name: "Upload".into(),
+            properties: "{}".into(),
+            geometry: square(670_000.0, 6_580_000.0, 2000.0),
+        }];
+        let poly = AreaLayer::from_store("my_upload", &uploaded, &sd).expect("valid");
+        assert_eq!(poly.kind(), LayerKind::Polygons);
+        let bound = poly.bind(&view);
+        let mut coverage = Coverage::default();
+        let got: Vec<Assignment> = (0..view.len())
+            .map(|i| {
+                let a = bound.assign(i);
+                coverage.record(a);
+                a
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Area(0),
+                LeftOut(Precision::Stadsdel),
+                LeftOut(Precision::Municipality),
+                Area(0),
+                NoArea,
+                LeftOut(Precision::Stadsdel),
+                LeftOut(Precision::Stadsdel)
+            ]
+        );
+        assert_eq!(
+            coverage,
+            Coverage {
+                matched: 7,
+                counted: 2,
+                no_area: 1,
+                left_out_stadsdel_precision: 3,
+                left_out_municipality_precision: 1
+            }
+        );
+        let total = AreaLayer::municipality("Stockholm");
+        let bound = total.bind(&view);
+        assert!((0..view.len()).all(|i| bound.assign(i) == Area(0)));
+    }
+
+    #[test]
+    fn bad_properties_are_an_error() {
+        let mut sd = stadsdelar();
+        sd[1].properties = "not json".into();
+        assert!(matches!(
+            AreaLayer::division("stadsdelsomrade_2023", &sd, &division_areas()),
+            Err(AreaError::Properties { code, .. }) if code == "B"
+        ));
+        assert!(AreaLayer::division("stadsdelsomrade_2023", &[], &division_areas()).is_err());
+        let m = division_mapping(&stadsdelar(), "stadsdelsomrade_2020").expect("valid");
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get("A").map(String::as_str), Some("Allt"));
+    }
+}

@@ -1,0 +1,363 @@
+//! `trygg query counts` and `trygg query survey`: area statistics and survey
+//! indicators per area, as CSV rows, the whole result as JSON, or GeoJSON area
+//! polygons carrying the rows.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::{json, Value};
+use trygg_analytics::areas::AreaLayer;
+use trygg_analytics::counts::{area_counts, suppress, AreaStat, CountStat, CountsQuery, GroupBy};
+use trygg_analytics::selection::Selection;
+use trygg_analytics::survey::{
+    incident_rates, survey_changes, survey_indicators, survey_vs_incidents, AreaGrouping,
+    Indicator, SurveyQuery, SurveyResponse,
+};
+use trygg_analytics::window::Period;
+use trygg_model::{NormCategory, Source};
+use trygg_store::{EventFilter, Store, StoreError};
+
+use crate::query::{
+    open, selection, write_csv, writer, OutputArgs, Proj, QueryFormat, SelectionArgs,
+};
+
+/// `trygg query counts`.
+#[derive(Debug, Args)]
+pub struct CountsArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Area layer: stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, or an uploaded layer.
+    #[arg(long, default_value = "stadsdel")]
+    layer: String,
+    /// The period: 2024-03-05, 2024-W05, 2024-03, 2024-Q1, 2024 or 2024-01-01..2024-03-31.
+    #[arg(long)]
+    period: String,
+    /// One row per source.
+    #[arg(long)]
+    by_source: bool,
+    /// One row per normalised category.
+    #[arg(long)]
+    by_category: bool,
+    /// Show counts below N as "<N" and leave their rates out (for publishing).
+    #[arg(long)]
+    suppress: Option<u64>,
+}
+
+/// `trygg query survey`.
+#[derive(Debug, Args)]
+pub struct SurveyArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Areas: stadsdel (as answered), or a division of the stadsdelar:
+    /// stadsdelsomrade_2020 or stadsdelsomrade_2023.
+    #[arg(long, default_value = "stadsdel")]
+    layer: String,
+    /// Only these rounds (repeatable).
+    #[arg(long)]
+    round: Vec<String>,
+    /// Also the change between two rounds, FROM..TO (e.g. 2023..2026).
+    #[arg(long)]
+    change: Option<String>,
+    /// Also compare a round with incident rates of a period: ROUND:PERIOD (e.g. 2026:2026).
+    #[arg(long)]
+    vs_incidents: Option<String>,
+    /// The attribute holding the answer (the built-in survey mapping's column).
+    #[arg(long, default_value = "otrygg_kvall")]
+    answer_field: String,
+    /// The attribute holding the design weight.
+    #[arg(long, default_value = "vikt")]
+    weight_field: String,
+    /// The attribute holding the round.
+    #[arg(long, default_value = "omgang")]
+    round_field: String,
+}
+
+fn count_cell(n: u64, threshold: Option<u64>) -> Value {
+    match threshold {
+        Some(t) if n < t => Value::String(suppress(n, t)),
+        _ => json!(n),
+    }
+}
+
+fn stat_row(
+    area: &AreaStat,
+    stat: &CountStat,
+    period: &str,
+    key: (Option<Source>, Option<NormCategory>),
+    threshold: Option<u64>,
+) -> Value {
+    let hidden = threshold.is_some_and(|t| stat.count < t);
+    json!({
+        "area_code": area.code,
+        "area_name": area.name,
+        "period": period,
+        "source": key.0.map(Source::as_str),
+        "category": key.1.map(NormCategory::as_str),
+        "population": area.population.as_ref().map(|p| p.population),
+        "count": count_cell(stat.count, threshold),
+        "rate_per_1000": if hidden { None } else { stat.rate_per_1000 },
+        "previous_count": count_cell(stat.vs_previous.count, threshold),
+        "ratio_vs_previous": if hidden { None } else { stat.vs_previous.rate_ratio },
+        "p_vs_previous": if hidden { None } else { stat.vs_previous.p_value },
+        "year_earlier_count": count_cell(stat.vs_year_earlier.count, threshold),
+        "ratio_vs_year_earlier": if hidden { None } else { stat.vs_year_earlier.rate_ratio },
+        "p_vs_year_earlier": if hidden { None } else { stat.vs_year_earlier.p_value },
+    })
+}
+
+/// Runs `trygg query counts`.
+pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
+    let opened = open(&args.out.store)?;
+    let layer = layer(&opened.store, &args.layer)?;
+    let period: Period = args.period.parse()?;
+    let query = CountsQuery {
+        period,
+        selection: selection(&args.selection, None)?,
+        group_by: GroupBy {
+            source: args.by_source,
+            category: args.by_category,
+        },
+    };
+    let population = opened.store.population(&args.layer)?;
+    let result = area_counts(&opened.view, &layer, &population, &query)?;
+    let label = result.period.label();
+    let mut rows = Vec::new();
+    for area in result
+        .areas
+        .iter()
+        .chain(std::iter::once(&result.municipality))
+    {
+        if area.groups.is_empty() {
+            rows.push(stat_row(
+                area,
+                &area.stat,
+                &label,
+                (None, None),
+                args.suppress,
+            ));
+        }
+        for g in &area.groups {
+            rows.push(stat_row(
+                area,
+                &g.stat,
+                &label,
+                (g.key.source, g.key.category),
+                args.suppress,
+            ));
+        }
+    }
+    let mut w = writer(&args.out)?;
+    match args.out.format {
+        QueryFormat::Json => serde_json::to_writer_pretty(&mut w, &result)?,
+        QueryFormat::Csv => write_csv(&mut w, &rows)?,
+        QueryFormat::Geojson => {
+            let shapes = area_shapes(&opened.store, &args.layer)?;
+            let features: Vec<Value> = rows
+                .iter()
+                .filter_map(|row| {
+                    let code = row["area_code"].as_str()?;
+                    let geometry = shapes
+                        .iter()
+                        .find(|(c, _)| c == code)
+                        .map(|(_, g)| g.clone())?;
+                    Some(json!({"type": "Feature", "geometry": geometry, "properties": row}))
+                })
+                .collect();
+            let meta = json!({"layer": result.layer, "period": result.period, "previous": result.previous,
+                              "year_earlier": result.year_earlier, "selection": result.selection,
+                              "test": result.test, "coverage": result.coverage});
+            serde_json::to_writer(
+                &mut w,
+                &json!({"type": "FeatureCollection", "trygg": meta, "features": features}),
+            )?;
+        }
+    }
+    if args.out.format != QueryFormat::Csv {
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+use std::io::Write;
+
+fn layer(store: &Store, name: &str) -> anyhow::Result<AreaLayer> {
+    let areas = store.areas(name)?;
+    if areas.is_empty() && name != "municipality" {
+        let known: Vec<String> = store.area_layers()?.into_iter().map(|l| l.name).collect();
+        bail!(
+            "no area layer '{name}' in the store (it has: {})",
+            known.join(", ")
+        );
+    }
+    Ok(AreaLayer::from_store(
+        name,
+        &areas,
+        &store.areas("stadsdel")?,
+    )?)
+}
+
+/// Each area of a layer as (code, GeoJSON geometry in WGS 84).
+fn area_shapes(store: &Store, layer: &str) -> anyhow::Result<Vec<(String, Value)>> {
+    let proj = Proj::new()?;
+    store
+        .areas(layer)?
+        .into_iter()
+        .map(|a| {
+            let ring = |ls: &geo_types::LineString<f64>| -> anyhow::Result<Vec<[f64; 2]>> {
+                ls.0.iter()
+                    .map(|c| {
+                        use trygg_analytics::hex::LonLatProjection;
+                        proj.to_lon_lat(c.x, c.y)
+                            .map(|(lon, lat)| [lon, lat])
+                            .context("area vertex")
+                    })
+                    .collect()
+            };
+            let polygons = a
+                .geometry
+                .0
+                .iter()
+                .map(|p| {
+                    std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .map(ring)
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((
+                a.code,
+                json!({"type": "MultiPolygon", "coordinates": polygons}),
+            ))
+        })
+        .collect()
+}
+
+/// Survey responses from the store's survey events (respondent rows: those of
+/// category `survey_response`).
+fn responses(store: &Store, args: &SurveyArgs) -> anyhow::Result<(Vec<SurveyResponse>, u64)> {
+    let mut out = Vec::new();
+    let mut unreadable = 0u64;
+    let filter = EventFilter {
+        source: Some(Source::Survey),
+        ..EventFilter::default()
+    };
+    store.for_each_event(&filter, |e| -> Result<(), StoreError> {
+        if e.category_norm != NormCategory::SurveyResponse.as_str() {
+            return Ok(());
+        }
+        let attrs: Value = serde_json::from_str(&e.attributes).unwrap_or(Value::Null);
+        let text = |key: &str| {
+            attrs
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let weight = text(&args.weight_field).and_then(|w| w.replace(',', ".").parse::<f64>().ok());
+        match (text(&args.round_field), e.stadsdel.as_deref(), weight) {
+            (Some(round), Some(area), Some(weight)) => out.push(SurveyResponse {
+                round: round.to_owned(),
+                area: area.to_owned(),
+                weight,
+                answer: text(&args.answer_field).unwrap_or_default().to_owned(),
+                age_group: text("aldersgrupp").map(str::to_owned),
+                gender: text("kon").map(str::to_owned),
+            }),
+            _ => unreadable += 1,
+        }
+        Ok(())
+    })?;
+    Ok((out, unreadable))
+}
+
+/// Runs `trygg query survey`.
+pub fn run_survey(args: &SurveyArgs) -> anyhow::Result<ExitCode> {
+    let opened = open(&args.out.store)?;
+    let (responses, unreadable) = responses(&opened.store, args)?;
+    if responses.is_empty() {
+        bail!(
+            "the store holds no survey responses with {}, {} and {}",
+            args.round_field,
+            args.weight_field,
+            args.answer_field
+        );
+    }
+    let grouping = match args.layer.as_str() {
+        "stadsdel" => AreaGrouping::AsGiven,
+        division => AreaGrouping::division(&opened.store.areas("stadsdel")?, division)?,
+    };
+    let query = SurveyQuery {
+        indicator: Indicator::unsafe_evening(),
+        grouping,
+        rounds: (!args.round.is_empty()).then(|| args.round.clone()),
+        age_groups: None,
+        genders: None,
+    };
+    let indicators = survey_indicators(&responses, &query)?;
+    let changes = match &args.change {
+        Some(c) => {
+            let (from, to) = c
+                .split_once("..")
+                .context("--change wants FROM..TO, e.g. 2023..2026")?;
+            Some(survey_changes(&indicators, from, to))
+        }
+        None => None,
+    };
+    let comparison = match &args.vs_incidents {
+        Some(spec) => {
+            let (round, period) = spec
+                .split_once(':')
+                .context("--vs-incidents wants ROUND:PERIOD, e.g. 2026:2026")?;
+            let layer = layer(&opened.store, &args.layer)?;
+            let population = opened.store.population(&args.layer)?;
+            let counts = area_counts(
+                &opened.view,
+                &layer,
+                &population,
+                &CountsQuery {
+                    period: period.parse()?,
+                    selection: Selection::all(),
+                    group_by: GroupBy::default(),
+                },
+            )?;
+            Some(survey_vs_incidents(
+                &indicators,
+                round,
+                &incident_rates(&counts),
+            ))
+        }
+        None => None,
+    };
+    let mut w = writer(&args.out)?;
+    match args.out.format {
+        QueryFormat::Json => {
+            let all = json!({"indicators": indicators, "changes": changes, "vs_incidents": comparison,
+                             "responses_without_round_area_or_weight": unreadable});
+            serde_json::to_writer_pretty(&mut w, &all)?;
+        }
+        QueryFormat::Csv => {
+            let rows: Vec<Value> = indicators
+                .estimates
+                .iter()
+                .chain(&indicators.totals)
+                .map(|e| {
+                    json!({"round": e.round, "area": e.area, "n": e.n, "n_eff": e.n_eff, "deff": e.deff,
+                           "share": e.share, "ci_low": e.ci_low, "ci_high": e.ci_high})
+                })
+                .collect();
+            write_csv(&mut w, &rows)?;
+        }
+        QueryFormat::Geojson => {
+            bail!("survey results are per area and round: use --format csv or json")
+        }
+    }
+    if args.out.format != QueryFormat::Csv {
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
