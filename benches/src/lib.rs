@@ -2,6 +2,9 @@
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
+use trygg_model::{NormCategory, Precision, Source};
+use trygg_spatial::AreaIndex;
+use trygg_store::{EventView, EventViewBuilder, StoredArea};
 
 /// The header of the built-in crimes mapping (`data/mappings/crimes.toml`).
 pub const CRIMES_HEADER: &str =
@@ -52,6 +55,102 @@ pub fn crimes_csv(rows: u32, seed: u64, prefix: &str) -> String {
     out
 }
 
+/// Stockholm's shipped stadsdelar and land (stadsdelar without water) as stored
+/// areas, the way a new store holds them.
+pub fn stockholm_layers() -> (Vec<StoredArea>, Vec<StoredArea>) {
+    let areas = trygg_ingest::areas::stockholm_default().expect("shipped Stockholm areas");
+    let stored = |features: &[trygg_ingest::areas::AreaFeature]| -> Vec<StoredArea> {
+        features
+            .iter()
+            .map(|f| StoredArea {
+                code: f.code.clone(),
+                name: f.name.clone(),
+                properties: serde_json::Value::Object(f.properties.clone()).to_string(),
+                geometry: f.geometry.clone(),
+            })
+            .collect()
+    };
+    (stored(&areas.stadsdelar), stored(&areas.land))
+}
+
+/// A synthetic view of `n` events on Stockholm's land over the years
+/// `first_year..=last_year`: 30 % in 40 Gaussian clusters, the rest uniform; all
+/// five sources and a spread of categories; 80 % point precision, 15 % stadsdel,
+/// 5 % municipality (as police events are).
+pub fn synthetic_view(n: usize, seed: u64, first_year: i32, last_year: i32) -> EventView {
+    let (stadsdelar, land) = stockholm_layers();
+    let land = AreaIndex::new(&land.iter().map(|a| a.geometry.clone()).collect::<Vec<_>>());
+    let districts = AreaIndex::new(
+        &stadsdelar
+            .iter()
+            .map(|a| a.geometry.clone())
+            .collect::<Vec<_>>(),
+    );
+    let b = land.bounds().expect("land has bounds");
+    let mut rng = Pcg64::seed_from_u64(seed);
+    let on_land = |rng: &mut Pcg64| loop {
+        let x = b.min_x + rng.random::<f64>() * (b.max_x - b.min_x);
+        let y = b.min_y + rng.random::<f64>() * (b.max_y - b.min_y);
+        if land.locate(x, y).is_some() {
+            break (x, y);
+        }
+    };
+    let clusters: Vec<(f64, f64, f64)> = (0..40)
+        .map(|_| {
+            let (x, y) = on_land(&mut rng);
+            (x, y, 100.0 + 300.0 * rng.random::<f64>())
+        })
+        .collect();
+    let start = |year: i32| {
+        chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp())
+            .expect("valid year")
+    };
+    let (t0, t1) = (start(first_year), start(last_year + 1));
+    let mut builder = EventViewBuilder::new((b.min_x.floor(), b.min_y.floor()));
+    let mut made = 0;
+    while made < n {
+        let (x, y) = if rng.random::<f64>() < 0.3 {
+            let (cx, cy, r) = clusters[rng.random_range(0..clusters.len())];
+            // Box-Muller: a Gaussian around the cluster centre.
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            let rad = r * (-2.0 * u1.ln()).sqrt();
+            (
+                cx + rad * (std::f64::consts::TAU * u2).cos(),
+                cy + rad * (std::f64::consts::TAU * u2).sin(),
+            )
+        } else {
+            on_land(&mut rng)
+        };
+        let Some(district) = districts.locate(x, y) else {
+            continue;
+        };
+        let time = t0 + (rng.random::<f64>() * (t1 - t0) as f64) as i64;
+        let source = Source::ALL[rng.random_range(0..Source::ALL.len())];
+        let category = NormCategory::ALL[rng.random_range(0..8)];
+        let precision = match rng.random_range(0..20) {
+            0 => Precision::Municipality,
+            1..=3 => Precision::Stadsdel,
+            _ => Precision::Exact,
+        };
+        let stadsdel =
+            (precision != Precision::Municipality).then(|| stadsdelar[district].code.as_str());
+        builder.push(
+            time,
+            x,
+            y,
+            source,
+            category,
+            precision,
+            category.as_str(),
+            stadsdel,
+        );
+        made += 1;
+    }
+    builder.build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +164,19 @@ mod tests {
                 .sum::<usize>()
                 + 1
         })
+    }
+
+    #[test]
+    fn synthetic_views_are_seeded_on_land_and_in_their_years() {
+        let a = synthetic_view(2_000, 3, 2024, 2025);
+        let b = synthetic_view(2_000, 3, 2024, 2025);
+        assert_eq!(a.len(), 2_000);
+        assert!((0..a.len()).all(|i| a.xy(i) == b.xy(i) && a.time(i) == b.time(i)));
+        let (first, last) = (a.time(0), a.time(a.len() - 1));
+        assert!(
+            first >= 1_704_067_200 && last < 1_767_225_600,
+            "{first} {last}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod ingest_bad;
 mod ingest_police;
+mod query;
 mod store_layout;
 mod support;
 mod transforms;

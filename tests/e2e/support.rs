@@ -63,3 +63,48 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write test file");
     path
 }
+
+/// A small demo store (one year to 2024-06-30 at 5 % volume), built once per test
+/// run with `trygg demo` and shared by the query tests (which only read it).
+pub fn demo_store() -> &'static Path {
+    static STORE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, path) = STORE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("demo/trygg.gpkg");
+        let out = run(&[
+            "demo",
+            "--no-serve",
+            "--store",
+            path.to_str().expect("utf-8 path"),
+            "--years",
+            "1",
+            "--scale",
+            "0.05",
+            "--end",
+            "2024-06-30",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (dir, path)
+    });
+    path
+}
+
+/// Parses CSV text into a header and rows.
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}

@@ -1,0 +1,214 @@
+//! `trygg query`: counts, hotspots, emerging hotspots and survey indicators on a
+//! demo store, in every output format, checked against the store itself.
+
+use crate::support::{demo_store, parse_csv, run};
+
+fn query(args: &[&str]) -> String {
+    let store = demo_store().to_str().expect("utf-8 path");
+    let mut all = vec!["query"];
+    all.extend_from_slice(&args[..1]);
+    all.extend_from_slice(&["--store", store]);
+    all.extend_from_slice(&args[1..]);
+    let out = run(&all);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+#[test]
+fn counts_per_stadsdel_add_up_to_the_store_and_suppress_small_counts() {
+    let (header, rows) = parse_csv(&query(&[
+        "counts", "--period", "2024-05", "--source", "crimes",
+    ]));
+    for c in [
+        "area_code",
+        "period",
+        "population",
+        "count",
+        "rate_per_1000",
+        "previous_count",
+        "p_vs_previous",
+        "year_earlier_count",
+    ] {
+        col(&header, c);
+    }
+    // The last row is the municipality total: every crime of May 2024.
+    let conn = rusqlite::Connection::open(demo_store()).expect("open");
+    let in_may: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE source = 'crimes' AND occurred_at >= '2024-05-01' AND occurred_at < '2024-06-01'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    let total = rows.last().expect("total row");
+    assert_eq!(
+        total[col(&header, "count")],
+        in_may.to_string(),
+        "{total:?}"
+    );
+    let stadsdel_sum: i64 = rows[..rows.len() - 1]
+        .iter()
+        .map(|r| r[col(&header, "count")].parse::<i64>().expect("number"))
+        .sum();
+    assert!(
+        stadsdel_sum <= in_may && stadsdel_sum > in_may * 9 / 10,
+        "{stadsdel_sum} of {in_may}"
+    );
+    // A rate is present where population is known and absent, not zero, where not.
+    assert!(rows
+        .iter()
+        .any(|r| !r[col(&header, "rate_per_1000")].is_empty()));
+
+    let (header, rows) = parse_csv(&query(&[
+        "counts",
+        "--period",
+        "2024-05",
+        "--source",
+        "shootings",
+        "--suppress",
+        "5",
+        "--layer",
+        "stadsdelsomrade_2023",
+    ]));
+    assert_eq!(rows.len(), 11 + 1, "11 areas and the total");
+    for r in &rows {
+        let count = &r[col(&header, "count")];
+        assert!(
+            count == "<5" || count.parse::<u64>().is_ok_and(|n| n >= 5),
+            "{r:?}"
+        );
+        if count == "<5" {
+            assert!(
+                r[col(&header, "rate_per_1000")].is_empty(),
+                "a suppressed count hides its rate: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hotspots_come_as_csv_json_and_geojson_cells_on_land() {
+    let csv = query(&[
+        "hotspots",
+        "--from",
+        "2023-07-01",
+        "--to",
+        "2024-06-30",
+        "--source",
+        "crimes",
+    ]);
+    let (header, rows) = parse_csv(&csv);
+    for c in ["cell_id", "x", "y", "count", "gi_z", "p", "p_fdr", "class"] {
+        col(&header, c);
+    }
+    assert!(
+        rows.len() > 2_500 && rows.len() < 3_500,
+        "about 3,000 land cells of 250 m: {}",
+        rows.len()
+    );
+    let hot = rows
+        .iter()
+        .filter(|r| r[col(&header, "class")].parse::<i8>().is_ok_and(|c| c > 0))
+        .count();
+    assert!(hot > 0, "the planted hotspots are hot");
+    // Cell centres sit on the 250 m SWEREF grid.
+    for r in rows.iter().take(50) {
+        let x: f64 = r[col(&header, "x")].parse().expect("x");
+        assert_eq!((x - 125.0) % 250.0, 0.0, "{r:?}");
+    }
+
+    let json: serde_json::Value = serde_json::from_str(&query(&[
+        "hotspots",
+        "--format",
+        "json",
+        "--grid",
+        "1000",
+        "--permutations",
+        "99",
+    ]))
+    .expect("json");
+    assert_eq!(json["params"]["permutations"], 99);
+    assert!(
+        json["cells"][0]["p_sim"].is_number(),
+        "{}",
+        json["cells"][0]
+    );
+
+    let geojson: serde_json::Value =
+        serde_json::from_str(&query(&["hotspots", "--format", "geojson", "--h3", "8"]))
+            .expect("geojson");
+    let features = geojson["features"].as_array().expect("features");
+    assert!(!features.is_empty());
+    let ring = features[0]["geometry"]["coordinates"][0]
+        .as_array()
+        .expect("ring");
+    assert_eq!(ring.len(), 7, "a hexagon, closed");
+    let lon = ring[0][0].as_f64().expect("lon");
+    assert!((17.7..18.3).contains(&lon), "{lon}");
+}
+
+#[test]
+fn emerging_and_survey_report_their_classes_and_shares() {
+    let (header, rows) = parse_csv(&query(&[
+        "emerging", "--source", "crimes", "--slices", "26",
+    ]));
+    let patterns: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r[col(&header, "pattern")].as_str())
+        .collect();
+    assert!(patterns.contains("No Pattern Detected"), "{patterns:?}");
+    assert!(
+        patterns.iter().any(|p| p.ends_with("Hot Spot")),
+        "{patterns:?}"
+    );
+
+    let (header, rows) = parse_csv(&query(&["survey", "--layer", "stadsdelsomrade_2023"]));
+    for c in ["round", "area", "n", "n_eff", "share", "ci_low", "ci_high"] {
+        col(&header, c);
+    }
+    for r in &rows {
+        let (lo, share, hi): (f64, f64, f64) = (
+            r[col(&header, "ci_low")].parse().expect("lo"),
+            r[col(&header, "share")].parse().expect("share"),
+            r[col(&header, "ci_high")].parse().expect("hi"),
+        );
+        assert!(
+            lo <= share && share <= hi && (0.0..=1.0).contains(&share),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_layers_and_bad_periods_are_clear_errors() {
+    let store = demo_store().to_str().expect("utf-8 path");
+    let out = run(&[
+        "query",
+        "counts",
+        "--store",
+        store,
+        "--period",
+        "2024-05",
+        "--layer",
+        "polisomraden",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no area layer 'polisomraden'") && err.contains("stadsdelsomrade_2023"),
+        "{err}"
+    );
+    let out = run(&["query", "counts", "--store", store, "--period", "2024-13"]);
+    assert_eq!(out.status.code(), Some(2));
+}
