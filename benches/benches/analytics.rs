@@ -22,7 +22,7 @@ use trygg_analytics::emerging::{emerging, slices_ending, EmergingParams, SliceSt
 use trygg_analytics::gistar::{hotspots, HotspotParams, PSource, DEFAULT_PERMUTATIONS};
 use trygg_analytics::grid::SquareGrid;
 use trygg_analytics::selection::Selection;
-use trygg_analytics::study_area::{land_index, StudyArea};
+use trygg_analytics::study_area::{land_index, Neighbourhood, StudyArea};
 use trygg_analytics::window::{PeriodSeries, WindowKind};
 use trygg_model::{NormCategory, Source};
 
@@ -91,6 +91,7 @@ fn benches(c: &mut Criterion) {
             black_box(hotspots(&study, &binned, &permuted).expect("gi*"))
         });
     });
+    write_esda_input(&study, &study.bin(&view, year.indices(&view)).expect("bin"));
     let slices = slices_ending(SliceStep::Week, date(2025, 12, 28), 52).expect("slices");
     let in_slices = Selection {
         from_utc: Some(slices[0].from_utc),
@@ -112,6 +113,19 @@ fn benches(c: &mut Criterion) {
         });
     });
     group.finish();
+}
+
+/// Writes the one-year 250 m grid (counts and queen neighbours) for
+/// `benches/gistar_vs_esda.py`, which times esda on exactly this input.
+fn write_esda_input(study: &StudyArea, binned: &trygg_analytics::study_area::BinnedCounts) {
+    let neighbours = study.neighbours(Neighbourhood::Queen).expect("neighbours").to_lists();
+    let ids: Vec<&str> = study.cells().iter().map(|c| c.id.as_str()).collect();
+    let input = serde_json::json!({"ids": ids, "y": binned.counts, "neighbours": neighbours});
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("gistar_input.json"), input.to_string()));
+    if let Err(e) = written {
+        eprintln!("could not write the esda comparison input: {e}");
+    }
 }
 
 criterion_group!(analytics_benches, benches);
