@@ -10,8 +10,10 @@
 //!    slice by default, as ArcGIS's Emerging Hot Spot Analysis always does. A bin is a
 //!    **significant hot (cold) spot** when its class is ≥ `min_class` (≤ −`min_class`);
 //!    the default 1 means ≥ 90 % confidence, ArcGIS's threshold for a hot-spot bin.
-//!    (ArcGIS can also use a space-time neighbourhood spanning earlier slices and a
-//!    cube-wide global mean; Trygg's Gi* is purely spatial per slice.)
+//!    Like ArcGIS's default "neighborhood time step" of 1, a bin's neighbourhood also
+//!    holds its spatial neighbours (and itself) in the preceding slice
+//!    ([`EmergingParams::time_steps`]; 0 makes it a purely spatial Gi* per slice,
+//!    which at 250 m and weekly slices is too noisy to find the planted patterns).
 //! 3. Each cell's series of Gi* z-scores gets a Mann-Kendall test
 //!    ([`crate::mann_kendall`]); the trend is significant when p < `trend_alpha`
 //!    (default 0.10, i.e. 90 % confidence like the bins).
