@@ -118,11 +118,15 @@ fn benches(c: &mut Criterion) {
 /// Writes the one-year 250 m grid (counts and queen neighbours) for
 /// `benches/gistar_vs_esda.py`, which times esda on exactly this input.
 fn write_esda_input(study: &StudyArea, binned: &trygg_analytics::study_area::BinnedCounts) {
-    let neighbours = study.neighbours(Neighbourhood::Queen).expect("neighbours").to_lists();
+    let neighbours = study
+        .neighbours(Neighbourhood::Queen)
+        .expect("neighbours")
+        .to_lists();
     let ids: Vec<&str> = study.cells().iter().map(|c| c.id.as_str()).collect();
     let input = serde_json::json!({"ids": ids, "y": binned.counts, "neighbours": neighbours});
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join("gistar_input.json"), input.to_string()));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("gistar_input.json"), input.to_string()));
     if let Err(e) = written {
         eprintln!("could not write the esda comparison input: {e}");
     }

@@ -22,16 +22,24 @@ import scipy
 from scipy import stats
 
 
-def main() -> None:
-    src = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
-    data = json.load(src)
+def grid(data):
+    """The counts and the libpysal W of an input {"ids", "y", "neighbours"}."""
     ids = data["ids"]
     y = np.asarray(data["y"], dtype=float)
     neighbours = {ids[i]: [ids[j] for j in nb] for i, nb in enumerate(data["neighbours"])}
     with warnings.catch_warnings():
-        # Islands and the future-default warnings are expected; results only on stdout.
+        # Islands are expected; results only on stdout.
         warnings.simplefilter("ignore")
         w = libpysal.weights.W(neighbours, id_order=ids, silence_warnings=True)
+    return y, w
+
+
+def main() -> None:
+    src = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+    y, w = grid(json.load(src))
+    with warnings.catch_warnings():
+        # The future-default warnings are expected; results only on stdout.
+        warnings.simplefilter("ignore")
         g = esda.G_Local(y, w, transform="B", star=True, permutations=0)
     p_norm = np.asarray(g.p_norm, dtype=float)
     p_two = 2.0 * p_norm

@@ -36,20 +36,7 @@ pub const LOCATION_GPS: &str = "59.329324,18.068581";
 /// The event type of the nightly summaries (not events).
 pub const SUMMARY_TYPE: &str = "Sammanfattning natt";
 
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
+use trygg_model::time::SWEDISH_MONTHS as MONTHS;
 
 /// Notice types that do not come from the other files: (type, per year at scale 1,
 /// rhythm, tilt by stadsdel character).

@@ -16,21 +16,7 @@ use crate::candidate::{Candidate, Parsed, RawLocation, RowError};
 use crate::file_error::FileError;
 use crate::timefmt::{MAX_YEAR, MIN_YEAR};
 
-/// Swedish month names as used in event names, January first.
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
+use trygg_model::time::SWEDISH_MONTHS as MONTHS;
 
 /// Parses a police events API response.
 ///

@@ -4,6 +4,23 @@
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Stockholm;
 
+/// Swedish month names, January first, as the police events API writes them in
+/// event names ("17 januari 23.39, ...").
+pub const SWEDISH_MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
 /// Converts a Stockholm wall-clock time to an instant with its offset.
 ///
 /// In the autumn overlap (02:00-03:00 occurs twice) the earlier instant (summer
