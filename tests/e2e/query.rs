@@ -98,6 +98,45 @@ fn counts_per_stadsdel_add_up_to_the_store_and_suppress_small_counts() {
 }
 
 #[test]
+fn grid_cells_get_area_statistics_from_point_events_only() {
+    let (header, rows) = parse_csv(&query(&[
+        "counts",
+        "--period",
+        "2024-05",
+        "--layer",
+        "grid:1000",
+    ]));
+    let cells = &rows[..rows.len() - 1];
+    assert!(
+        cells.len() > 150 && cells.len() < 260,
+        "1 km land cells: {}",
+        cells.len()
+    );
+    assert!(cells
+        .iter()
+        .all(|r| r[col(&header, "area_code")].starts_with("1000m_")));
+    let conn = rusqlite::Connection::open(demo_store()).expect("open");
+    let points: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events WHERE precision IN ('exact', 'address', 'street') \
+             AND occurred_at >= '2024-05-01' AND occurred_at < '2024-06-01'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    let in_cells: i64 = cells
+        .iter()
+        .map(|r| r[col(&header, "count")].parse::<i64>().expect("count"))
+        .sum();
+    // Every point event lands in at most one cell; those in water-centred cells or
+    // outside the land are not counted.
+    assert!(
+        in_cells <= points && in_cells > points * 8 / 10,
+        "{in_cells} of {points}"
+    );
+}
+
+#[test]
 fn hotspots_come_as_csv_json_and_geojson_cells_on_land() {
     let csv = query(&[
         "hotspots",

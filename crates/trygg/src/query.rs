@@ -17,6 +17,7 @@ use trygg_analytics::emerging::{
 use trygg_analytics::gistar::{hotspots, ClassBasis, HotspotParams, PSource};
 use trygg_analytics::grid::SquareGrid;
 use trygg_analytics::hex::{self, LonLatProjection};
+use trygg_analytics::kde::{kde, kde_with, KdeParams};
 use trygg_analytics::selection::Selection;
 use trygg_analytics::study_area::{land_index, CellSystem, Neighbourhood, StudyArea};
 use trygg_crs::{Crs, Transformer};
@@ -127,6 +128,10 @@ pub struct HotspotsArgs {
     /// Seed of the permutations.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Also a quartic kernel density with this bandwidth in metres, as a column
+    /// `kde_per_km2` (events per km² at the cell centre).
+    #[arg(long)]
+    kde: Option<f64>,
 }
 
 /// `trygg query emerging`.
@@ -250,7 +255,11 @@ fn neighbourhood(text: &str) -> anyhow::Result<Neighbourhood> {
     }
 }
 
-fn study_area(opened: &Opened, cells: &CellArgs, proj: &Proj) -> anyhow::Result<StudyArea> {
+pub(crate) fn study_area(
+    opened: &Opened,
+    cells: &CellArgs,
+    proj: &Proj,
+) -> anyhow::Result<StudyArea> {
     let land = opened.store.areas("land")?;
     if land.is_empty() {
         bail!("the store has no 'land' area layer (the study area of grids); load one with `trygg areas load --layer land`");
@@ -288,16 +297,37 @@ fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let result = hotspots(&study, &binned, &params)?;
+    let density = match args.kde {
+        Some(bandwidth_m) => {
+            let events = selection.indices(&opened.view);
+            let params = KdeParams { bandwidth_m };
+            Some(match args.cells.h3 {
+                Some(_) => kde_with(&study, &opened.view, events, &params, &proj)?,
+                None => kde(&study, &opened.view, events, &params)?,
+            })
+        }
+        None => None,
+    };
     let rows: Vec<Value> = result
         .cells
         .iter()
-        .map(|c| {
-            json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "count": c.count, "gi_z": c.gi_z, "p": c.p,
-                   "p_fdr": c.p_fdr, "class": c.class, "p_sim": c.p_sim})
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "count": c.count, "gi_z": c.gi_z,
+                                 "p": c.p, "p_fdr": c.p_fdr, "class": c.class, "p_sim": c.p_sim});
+            if let Some(d) = &density {
+                row["kde_per_km2"] = json!(d.cells.get(i).map(|k| k.events_per_km2));
+            }
+            row
         })
         .collect();
-    let meta = json!({"selection": selection, "params": result.params, "binning": result.binning, "classes": result.classes});
-    write_cells(&args.out, &result, &rows, &meta, result.cell_system, &proj)
+    let meta = json!({"selection": selection, "params": result.params, "binning": result.binning,
+                      "classes": result.classes, "kde": density.as_ref().map(|d| (&d.params, d.kernel, d.unit))});
+    let whole = match &density {
+        Some(d) => json!({"hotspots": result, "kde": d}),
+        None => serde_json::to_value(&result)?,
+    };
+    write_cells(&args.out, &whole, &rows, &meta, result.cell_system, &proj)
 }
 
 fn run_emerging(args: &EmergingArgs) -> anyhow::Result<ExitCode> {

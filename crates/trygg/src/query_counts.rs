@@ -2,6 +2,7 @@
 //! indicators per area, as CSV rows, the whole result as JSON, or GeoJSON area
 //! polygons carrying the rows.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -16,10 +17,11 @@ use trygg_analytics::survey::{
 };
 use trygg_analytics::window::Period;
 use trygg_model::{NormCategory, Source};
-use trygg_store::{EventFilter, Store, StoreError};
+use trygg_store::{EventFilter, Store, StoreError, StoredArea};
 
 use crate::query::{
-    open, selection, write_csv, writer, OutputArgs, Proj, QueryFormat, SelectionArgs,
+    open, selection, study_area, write_csv, writer, CellArgs, Opened, OutputArgs, Proj,
+    QueryFormat, SelectionArgs,
 };
 
 /// `trygg query counts`.
@@ -29,7 +31,8 @@ pub struct CountsArgs {
     out: OutputArgs,
     #[command(flatten)]
     selection: SelectionArgs,
-    /// Area layer: stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, or an uploaded layer.
+    /// Area layer: stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, an uploaded
+    /// layer, or a SWEREF grid of land cells as grid:SIZE (e.g. grid:250, grid:1000).
     #[arg(long, default_value = "stadsdel")]
     layer: String,
     /// The period: 2024-03-05, 2024-W05, 2024-03, 2024-Q1, 2024 or 2024-01-01..2024-03-31.
@@ -111,7 +114,8 @@ fn stat_row(
 /// Runs `trygg query counts`.
 pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
     let opened = open(&args.out.store)?;
-    let layer = layer(&opened.store, &args.layer)?;
+    let areas = layer_areas(&opened, &args.layer)?;
+    let layer = layer(&opened.store, &args.layer, &areas)?;
     let period: Period = args.period.parse()?;
     let query = CountsQuery {
         period,
@@ -154,7 +158,7 @@ pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
         QueryFormat::Json => serde_json::to_writer_pretty(&mut w, &result)?,
         QueryFormat::Csv => write_csv(&mut w, &rows)?,
         QueryFormat::Geojson => {
-            let shapes = area_shapes(&opened.store, &args.layer)?;
+            let shapes = area_shapes(&areas)?;
             let features: Vec<Value> = rows
                 .iter()
                 .filter_map(|row| {
@@ -182,41 +186,77 @@ pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-use std::io::Write;
+/// The areas of a layer: the store's, or for `grid:SIZE` the land cells of a
+/// SWEREF grid as squares (so grid cells get the same statistics as areas; only
+/// point-precision events count in them, as in every polygon layer).
+fn layer_areas(opened: &Opened, name: &str) -> anyhow::Result<Vec<StoredArea>> {
+    let Some(size) = name.strip_prefix("grid:") else {
+        return Ok(opened.store.areas(name)?);
+    };
+    let size: f64 = size
+        .parse()
+        .with_context(|| format!("grid size in '{name}'"))?;
+    let cells = CellArgs {
+        grid: size,
+        h3: None,
+        neighbourhood: "queen".into(),
+        no_fdr: false,
+    };
+    let study = study_area(opened, &cells, &Proj::new()?)?;
+    let h = size / 2.0;
+    Ok(study
+        .cells()
+        .iter()
+        .map(|c| {
+            let corners = [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)];
+            let ring: Vec<(f64, f64)> = corners
+                .iter()
+                .map(|(dx, dy)| (c.x + dx, c.y + dy))
+                .collect();
+            StoredArea {
+                code: c.id.clone(),
+                name: c.id.clone(),
+                properties: "{}".into(),
+                geometry: geo_types::MultiPolygon(vec![geo_types::Polygon::new(
+                    ring.into(),
+                    vec![],
+                )]),
+            }
+        })
+        .collect())
+}
 
-fn layer(store: &Store, name: &str) -> anyhow::Result<AreaLayer> {
-    let areas = store.areas(name)?;
+fn layer(store: &Store, name: &str, areas: &[StoredArea]) -> anyhow::Result<AreaLayer> {
     if areas.is_empty() && name != "municipality" {
         let known: Vec<String> = store.area_layers()?.into_iter().map(|l| l.name).collect();
         bail!(
-            "no area layer '{name}' in the store (it has: {})",
+            "no area layer '{name}' in the store (it has: {}; or use grid:SIZE)",
             known.join(", ")
         );
     }
     Ok(AreaLayer::from_store(
         name,
-        &areas,
+        areas,
         &store.areas("stadsdel")?,
     )?)
 }
 
-/// Each area of a layer as (code, GeoJSON geometry in WGS 84).
-fn area_shapes(store: &Store, layer: &str) -> anyhow::Result<Vec<(String, Value)>> {
+/// Each area as (code, GeoJSON geometry in WGS 84).
+fn area_shapes(areas: &[StoredArea]) -> anyhow::Result<Vec<(String, Value)>> {
+    use trygg_analytics::hex::LonLatProjection;
     let proj = Proj::new()?;
-    store
-        .areas(layer)?
-        .into_iter()
+    let ring = |ls: &geo_types::LineString<f64>| -> anyhow::Result<Vec<[f64; 2]>> {
+        ls.0.iter()
+            .map(|c| {
+                proj.to_lon_lat(c.x, c.y)
+                    .map(|(lon, lat)| [lon, lat])
+                    .context("area vertex")
+            })
+            .collect()
+    };
+    areas
+        .iter()
         .map(|a| {
-            let ring = |ls: &geo_types::LineString<f64>| -> anyhow::Result<Vec<[f64; 2]>> {
-                ls.0.iter()
-                    .map(|c| {
-                        use trygg_analytics::hex::LonLatProjection;
-                        proj.to_lon_lat(c.x, c.y)
-                            .map(|(lon, lat)| [lon, lat])
-                            .context("area vertex")
-                    })
-                    .collect()
-            };
             let polygons = a
                 .geometry
                 .0
@@ -225,11 +265,11 @@ fn area_shapes(store: &Store, layer: &str) -> anyhow::Result<Vec<(String, Value)
                     std::iter::once(p.exterior())
                         .chain(p.interiors())
                         .map(ring)
-                        .collect::<anyhow::Result<Vec<_>>>()
+                        .collect()
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<anyhow::Result<Vec<Vec<_>>>>()?;
             Ok((
-                a.code,
+                a.code.clone(),
                 json!({"type": "MultiPolygon", "coordinates": polygons}),
             ))
         })
@@ -312,7 +352,8 @@ pub fn run_survey(args: &SurveyArgs) -> anyhow::Result<ExitCode> {
             let (round, period) = spec
                 .split_once(':')
                 .context("--vs-incidents wants ROUND:PERIOD, e.g. 2026:2026")?;
-            let layer = layer(&opened.store, &args.layer)?;
+            let areas = layer_areas(&opened, &args.layer)?;
+            let layer = layer(&opened.store, &args.layer, &areas)?;
             let population = opened.store.population(&args.layer)?;
             let counts = area_counts(
                 &opened.view,
