@@ -251,3 +251,82 @@ fn unknown_layers_and_bad_periods_are_clear_errors() {
     let out = run(&["query", "counts", "--store", store, "--period", "2024-13"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn matrix_trend_and_change_add_up_and_name_their_periods() {
+    // The hour × weekday matrix of a month counts every event of the selection once.
+    let (header, rows) = parse_csv(&query(&[
+        "matrix",
+        "--source",
+        "crimes",
+        "--from",
+        "2024-05-01",
+        "--to",
+        "2024-05-31",
+    ]));
+    assert_eq!(rows.len(), 24);
+    assert_eq!(
+        &header[1..8],
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    );
+    let total: u64 = rows
+        .iter()
+        .map(|r| r[col(&header, "total")].parse::<u64>().expect("total"))
+        .sum();
+    let (ch, counts) = parse_csv(&query(&[
+        "counts", "--period", "2024-05", "--source", "crimes",
+    ]));
+    let month: u64 = counts.last().expect("total row")[col(&ch, "count")]
+        .parse()
+        .expect("count");
+    assert_eq!(total, month);
+
+    // Monthly trend of one stadsdelsområde: a row per month, zeros included.
+    let (th, trend) = parse_csv(&query(&[
+        "trend",
+        "--source",
+        "crimes",
+        "--window",
+        "month",
+        "--from",
+        "2023-07-01",
+        "--to",
+        "2024-06-30",
+        "--layer",
+        "stadsdelsomrade_2023",
+        "--area",
+        "Järva",
+    ]));
+    let periods: Vec<&str> = trend
+        .iter()
+        .map(|r| r[col(&th, "period")].as_str())
+        .collect();
+    assert_eq!(periods.len(), 12);
+    assert_eq!((periods[0], periods[11]), ("2023-07", "2024-06"));
+    assert!(trend
+        .iter()
+        .all(|r| r[col(&th, "count")].parse::<u64>().is_ok_and(|n| n > 0)));
+
+    // Hotspot change: every land cell gets a transition between the two halves.
+    let (gh, change) = parse_csv(&query(&[
+        "change",
+        "--source",
+        "crimes",
+        "--before-from",
+        "2023-07-01",
+        "--before-to",
+        "2023-12-31",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-06-30",
+    ]));
+    let transitions: std::collections::BTreeSet<&str> = change
+        .iter()
+        .map(|r| r[col(&gh, "transition")].as_str())
+        .collect();
+    assert!(
+        transitions.contains("not_significant") && transitions.contains("persisting_hot"),
+        "{transitions:?}"
+    );
+}

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{json, Value};
+use trygg_analytics::change::hotspot_change;
 use trygg_analytics::emerging::{
     emerging, emerging_with, slices_ending, EmergingParams, SliceStep,
 };
@@ -38,6 +39,12 @@ pub enum QueryCommand {
     Emerging(EmergingArgs),
     /// Survey indicators: weighted shares with 95 % confidence intervals.
     Survey(SurveyArgs),
+    /// Hotspot change: Gi* classes in an earlier and a later period, per cell.
+    Change(ChangeArgs),
+    /// The hour × weekday matrix of a selection (Stockholm time).
+    Matrix(MatrixArgs),
+    /// A count per day/week/month/quarter/year with an OLS slope and a Mann-Kendall trend.
+    Trend(TrendArgs),
 }
 
 /// Which events to use.
@@ -134,6 +141,26 @@ pub struct HotspotsArgs {
     kde: Option<f64>,
 }
 
+/// `trygg query change`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// The later period (its first and last day).
+    #[command(flatten)]
+    range: RangeArgs,
+    /// First day of the earlier period.
+    #[arg(long)]
+    before_from: NaiveDate,
+    /// Last day of the earlier period.
+    #[arg(long)]
+    before_to: NaiveDate,
+    #[command(flatten)]
+    cells: CellArgs,
+}
+
 /// `trygg query emerging`.
 #[derive(Debug, Args)]
 pub struct EmergingArgs {
@@ -166,10 +193,7 @@ pub enum SliceArg {
     Month,
 }
 
-/// `trygg query counts` (see `counts.rs`).
-pub use crate::query_counts::CountsArgs;
-/// `trygg query survey` (see `query_survey.rs`).
-pub use crate::query_counts::SurveyArgs;
+pub use crate::query_counts::{CountsArgs, MatrixArgs, SurveyArgs, TrendArgs};
 
 /// Runs a query.
 pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
@@ -178,6 +202,9 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
         QueryCommand::Emerging(args) => run_emerging(args),
         QueryCommand::Counts(args) => crate::query_counts::run_counts(args),
         QueryCommand::Survey(args) => crate::query_counts::run_survey(args),
+        QueryCommand::Change(args) => run_change(args),
+        QueryCommand::Matrix(args) => crate::query_counts::run_matrix(args),
+        QueryCommand::Trend(args) => crate::query_counts::run_trend(args),
     }
 }
 
@@ -328,6 +355,55 @@ fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<ExitCode> {
         None => serde_json::to_value(&result)?,
     };
     write_cells(&args.out, &whole, &rows, &meta, result.cell_system, &proj)
+}
+
+fn class_basis(cells: &CellArgs) -> ClassBasis {
+    if cells.no_fdr {
+        ClassBasis::Raw
+    } else {
+        ClassBasis::Fdr
+    }
+}
+
+fn run_change(args: &ChangeArgs) -> anyhow::Result<ExitCode> {
+    let opened = open(&args.out.store)?;
+    let proj = Proj::new()?;
+    let study = study_area(&opened, &args.cells, &proj)?;
+    let params = HotspotParams {
+        neighbourhood: neighbourhood(&args.cells.neighbourhood)?,
+        class_basis: class_basis(&args.cells),
+        ..HotspotParams::default()
+    };
+    let map = |range: &RangeArgs| -> anyhow::Result<trygg_analytics::gistar::HotspotResult> {
+        let events = selection(&args.selection, Some(range))?.indices(&opened.view);
+        let binned = match args.cells.h3 {
+            Some(_) => study.bin_with(&opened.view, events, &proj)?,
+            None => study.bin(&opened.view, events)?,
+        };
+        Ok(hotspots(&study, &binned, &params)?)
+    };
+    let before = map(&RangeArgs {
+        from: Some(args.before_from),
+        to: Some(args.before_to),
+    })?;
+    let after = map(&args.range)?;
+    let result = hotspot_change(&before, &after)?;
+    let rows: Vec<Value> = result
+        .cells
+        .iter()
+        .map(|c| {
+            json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "transition": c.transition,
+                   "count_before": c.count_before, "count_after": c.count_after,
+                   "class_before": c.class_before, "class_after": c.class_after,
+                   "gi_z_before": c.gi_z_before, "gi_z_after": c.gi_z_after})
+        })
+        .collect();
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let meta = json!({"params": params,
+                      "before": {"from": day(Some(args.before_from)), "to": day(Some(args.before_to))},
+                      "after": {"from": day(args.range.from), "to": day(args.range.to)},
+                      "transitions": result.transitions});
+    write_cells(&args.out, &result, &rows, &meta, after.cell_system, &proj)
 }
 
 fn run_emerging(args: &EmergingArgs) -> anyhow::Result<ExitCode> {

@@ -10,18 +10,20 @@ use clap::Args;
 use serde_json::{json, Value};
 use trygg_analytics::areas::AreaLayer;
 use trygg_analytics::counts::{area_counts, suppress, AreaStat, CountStat, CountsQuery, GroupBy};
+use trygg_analytics::matrix::hour_weekday;
 use trygg_analytics::selection::Selection;
 use trygg_analytics::survey::{
     incident_rates, survey_changes, survey_indicators, survey_vs_incidents, AreaGrouping,
     Indicator, SurveyQuery, SurveyResponse,
 };
+use trygg_analytics::trend::{trend, TrendQuery};
 use trygg_analytics::window::Period;
 use trygg_model::{NormCategory, Source};
 use trygg_store::{EventFilter, Store, StoreError, StoredArea};
 
 use crate::query::{
     open, selection, study_area, write_csv, writer, CellArgs, Opened, OutputArgs, Proj,
-    QueryFormat, SelectionArgs,
+    QueryFormat, RangeArgs, SelectionArgs,
 };
 
 /// `trygg query counts`.
@@ -47,6 +49,50 @@ pub struct CountsArgs {
     /// Show counts below N as "<N" and leave their rates out (for publishing).
     #[arg(long)]
     suppress: Option<u64>,
+}
+
+/// Restricting a matrix or trend to one area.
+#[derive(Debug, Args)]
+pub struct AreaArgs {
+    /// The area's layer (with --area).
+    #[arg(long, default_value = "stadsdel")]
+    layer: String,
+    /// Only events in this area (its code in --layer), e.g. RINKEBY or Järva.
+    #[arg(long)]
+    area: Option<String>,
+}
+
+/// `trygg query matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    area: AreaArgs,
+}
+
+/// `trygg query trend`.
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Period length: day, week, month, quarter or year.
+    #[arg(long, default_value = "month")]
+    window: String,
+    /// First day of interest.
+    #[arg(long)]
+    from: chrono::NaiveDate,
+    /// Last day of interest.
+    #[arg(long)]
+    to: chrono::NaiveDate,
+    #[command(flatten)]
+    area: AreaArgs,
 }
 
 /// `trygg query survey`.
@@ -274,6 +320,81 @@ fn area_shapes(areas: &[StoredArea]) -> anyhow::Result<Vec<(String, Value)>> {
             ))
         })
         .collect()
+}
+
+/// The layer and the index of `--area` in it, when an area is asked for.
+fn one_area(opened: &Opened, args: &AreaArgs) -> anyhow::Result<Option<(AreaLayer, usize)>> {
+    let Some(code) = &args.area else {
+        return Ok(None);
+    };
+    let areas = layer_areas(opened, &args.layer)?;
+    let layer = layer(&opened.store, &args.layer, &areas)?;
+    let index = layer
+        .find(code)
+        .with_context(|| format!("no area '{code}' in layer '{}'", args.layer))?;
+    Ok(Some((layer, index)))
+}
+
+/// Runs `trygg query matrix`.
+pub fn run_matrix(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
+    let opened = open(&args.out.store)?;
+    let area = one_area(&opened, &args.area)?;
+    let selection = selection(&args.selection, Some(&args.range))?;
+    let m = hour_weekday(
+        &opened.view,
+        &selection,
+        area.as_ref().map(|(l, i)| (l, *i)),
+    );
+    let rows: Vec<Value> = (0..24)
+        .map(|h| {
+            let mut row = serde_json::Map::new();
+            row.insert("hour".into(), json!(h));
+            for (d, name) in m.weekdays.iter().enumerate() {
+                row.insert((*name).into(), json!(m.counts[h][d]));
+            }
+            row.insert("total".into(), json!(m.by_hour[h]));
+            Value::Object(row)
+        })
+        .collect();
+    write_table(&args.out, &m, &rows)
+}
+
+/// Runs `trygg query trend`.
+pub fn run_trend(args: &TrendArgs) -> anyhow::Result<ExitCode> {
+    let opened = open(&args.out.store)?;
+    let area = one_area(&opened, &args.area)?;
+    let query = TrendQuery {
+        kind: args.window.parse()?,
+        from: args.from,
+        to: args.to,
+        selection: selection(&args.selection, None)?,
+    };
+    let t = trend(&opened.view, &query, area.as_ref().map(|(l, i)| (l, *i)))?;
+    let rows: Vec<Value> = t
+        .series
+        .iter()
+        .map(|p| json!({"period": p.period.label(), "count": p.count}))
+        .collect();
+    write_table(&args.out, &t, &rows)
+}
+
+/// CSV of the rows or the whole result as JSON; no map for these.
+fn write_table<R: serde::Serialize>(
+    out: &OutputArgs,
+    result: &R,
+    rows: &[Value],
+) -> anyhow::Result<ExitCode> {
+    let mut w = writer(out)?;
+    match out.format {
+        QueryFormat::Csv => write_csv(&mut w, rows)?,
+        QueryFormat::Json => {
+            serde_json::to_writer_pretty(&mut w, result)?;
+            writeln!(w)?;
+        }
+        QueryFormat::Geojson => bail!("this result has no geometry: use --format csv or json"),
+    }
+    w.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Survey responses from the store's survey events (respondent rows: those of
