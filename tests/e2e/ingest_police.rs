@@ -1,7 +1,7 @@
 //! The real police sample: counts, skips, year and offset, place resolution,
 //! idempotent re-ingest, and the CSV export of what landed.
 
-use crate::support::{count_events, fixture, ingest_json, run};
+use crate::support::{count_events, fixture, ingest_json, parse_csv, run};
 
 fn sample() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(fixture("polisen-events-sample.json")).expect("sample");
@@ -67,13 +67,7 @@ fn police_sample_lands_stockholm_events_and_reingest_adds_nothing() {
     let text = text
         .strip_prefix('\u{feff}')
         .expect("CSV starts with a BOM for Excel");
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let (header, rows) = parse_csv(text);
     for column in [
         "source",
         "source_id",
@@ -92,12 +86,11 @@ fn police_sample_lands_stockholm_events_and_reingest_adds_nothing() {
         );
     }
     let col = |name: &str| header.iter().position(|h| h == name).expect("column");
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len() as u64, stockholm);
 
     let by_id = |id: &str| {
         rows.iter()
-            .find(|r| &r[col("source_id")] == id)
+            .find(|r| r[col("source_id")] == id)
             .unwrap_or_else(|| panic!("event {id} exported"))
     };
     let id_of = |summary_part: &str| {

@@ -212,6 +212,20 @@ pub(crate) struct Dense {
     index: Vec<u32>,
 }
 
+impl Dense {
+    /// The study cell at grid cell `c`, if it is one.
+    #[inline]
+    fn get(&self, c: SquareCell) -> Option<u32> {
+        let col = usize::try_from(c.col.checked_sub(self.col0)?).ok()?;
+        let row = usize::try_from(c.row.checked_sub(self.row0)?).ok()?;
+        if col >= self.width || row >= self.height {
+            return None;
+        }
+        let v = self.index[row * self.width + col];
+        (v != NONE).then_some(v)
+    }
+}
+
 const NONE: u32 = u32::MAX;
 const MAX_DENSE: usize = 4_000_000;
 
@@ -253,16 +267,7 @@ impl Locator<'_> {
     #[inline]
     pub(crate) fn locate(&self, x: f64, y: f64) -> Option<u32> {
         match self {
-            Locator::Dense(grid, d) => {
-                let c = grid.cell_of(x, y);
-                let col = usize::try_from(c.col.checked_sub(d.col0)?).ok()?;
-                let row = usize::try_from(c.row.checked_sub(d.row0)?).ok()?;
-                if col >= d.width || row >= d.height {
-                    return None;
-                }
-                let v = d.index[row * d.width + col];
-                (v != NONE).then_some(v)
-            }
+            Locator::Dense(grid, d) => d.get(grid.cell_of(x, y)),
             Locator::Map(grid, map) => map.get(&grid.cell_of(x, y)).copied(),
             Locator::H3(res, map, proj) => {
                 let (lon, lat) = proj.to_lon_lat(x, y)?;
@@ -525,15 +530,7 @@ impl StudyArea {
                 let offsets = square_offsets(nb)?;
                 let locate = |c: SquareCell| -> Option<u32> {
                     match &self.keys {
-                        Keys::Square { dense: Some(d), .. } => {
-                            let col = usize::try_from(c.col.checked_sub(d.col0)?).ok()?;
-                            let row = usize::try_from(c.row.checked_sub(d.row0)?).ok()?;
-                            if col >= d.width || row >= d.height {
-                                return None;
-                            }
-                            let v = d.index[row * d.width + col];
-                            (v != NONE).then_some(v)
-                        }
+                        Keys::Square { dense: Some(d), .. } => d.get(c),
                         Keys::Square { map, .. } => map.get(&c).copied(),
                         Keys::H3 { .. } => None,
                     }
