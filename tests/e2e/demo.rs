@@ -1,10 +1,10 @@
-//! `trygg demo`: generates synthetic data, ingests it through the normal path into a
-//! store labelled synthetic, every generated row lands, exports carry the label, and
-//! a second run reuses the store.
+//! `trygg demo` (the run that builds the shared test store): generates synthetic
+//! data, ingests it through the normal path into a store labelled synthetic, every
+//! generated row lands, exports carry the label, and a second run reuses the store.
 
 use std::collections::BTreeMap;
 
-use crate::support::run;
+use crate::support::{demo, run, DEMO_ARGS};
 
 fn counts_by_source(store: &std::path::Path) -> BTreeMap<String, i64> {
     let conn = rusqlite::Connection::open(store).expect("open");
@@ -19,28 +19,10 @@ fn counts_by_source(store: &std::path::Path) -> BTreeMap<String, i64> {
 
 #[test]
 fn demo_builds_a_labelled_store_where_every_generated_row_lands() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = dir.path().join("demo/trygg.gpkg");
+    let demo = demo();
+    let store = demo.path.clone();
     let s = store.to_str().expect("path");
-    let args = [
-        "demo",
-        "--no-serve",
-        "--store",
-        s,
-        "--years",
-        "1",
-        "--scale",
-        "0.05",
-        "--end",
-        "2024-06-30",
-    ];
-    let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = &demo.stdout;
     assert!(
         text.contains("SYNTHETIC") && text.contains("ready"),
         "{text}"
@@ -51,7 +33,7 @@ fn demo_builds_a_labelled_store_where_every_generated_row_lands() {
     );
 
     let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("demo/demo-data/manifest.json"))
+        &std::fs::read_to_string(store.with_file_name("demo-data").join("manifest.json"))
             .expect("manifest"),
     )
     .expect("manifest JSON");
@@ -116,6 +98,8 @@ fn demo_builds_a_labelled_store_where_every_generated_row_lands() {
     );
 
     // A second run finds the store and does not generate again.
+    let mut args = vec!["demo", "--store", s];
+    args.extend(DEMO_ARGS);
     let again = run(&args);
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("exists"));

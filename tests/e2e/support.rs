@@ -64,33 +64,53 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The arguments of the shared demo store's `trygg demo` run, after `--store PATH`.
+pub const DEMO_ARGS: [&str; 7] = [
+    "--years",
+    "1",
+    "--scale",
+    "0.05",
+    "--end",
+    "2024-06-30",
+    "--no-serve",
+];
+
 /// A small demo store (one year to 2024-06-30 at 5 % volume), built once per test
-/// run with `trygg demo` and shared by the query tests (which only read it).
-pub fn demo_store() -> &'static Path {
-    static STORE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
-    let (_, path) = STORE.get_or_init(|| {
+/// run with `trygg demo` and shared by the tests (which only read it).
+pub struct DemoStore {
+    _dir: tempfile::TempDir,
+    /// The store file.
+    pub path: PathBuf,
+    /// What the run that built it printed.
+    pub stdout: String,
+}
+
+/// The shared demo store; see [`DemoStore`].
+pub fn demo() -> &'static DemoStore {
+    static STORE: std::sync::OnceLock<DemoStore> = std::sync::OnceLock::new();
+    STORE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("demo/trygg.gpkg");
-        let out = run(&[
-            "demo",
-            "--no-serve",
-            "--store",
-            path.to_str().expect("utf-8 path"),
-            "--years",
-            "1",
-            "--scale",
-            "0.05",
-            "--end",
-            "2024-06-30",
-        ]);
+        let mut args = vec!["demo", "--store", path.to_str().expect("utf-8 path")];
+        args.extend(DEMO_ARGS);
+        let out = run(&args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        (dir, path)
-    });
-    path
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        DemoStore {
+            _dir: dir,
+            path,
+            stdout,
+        }
+    })
+}
+
+/// The shared demo store's file.
+pub fn demo_store() -> &'static Path {
+    &demo().path
 }
 
 /// Parses CSV text into a header and rows.
