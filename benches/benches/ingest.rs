@@ -63,7 +63,7 @@ fn benches(c: &mut Criterion) {
             || {
                 // A fresh store with the default areas per iteration (not timed).
                 let path = dir.path().join("run.gpkg");
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-journal"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
                 std::fs::copy(&template, &path).expect("copy template");

@@ -62,12 +62,7 @@ pub fn stockholm_layers() -> (Vec<StoredArea>, Vec<StoredArea>) {
     let stored = |features: &[trygg_ingest::areas::AreaFeature]| -> Vec<StoredArea> {
         features
             .iter()
-            .map(|f| StoredArea {
-                code: f.code.clone(),
-                name: f.name.clone(),
-                properties: serde_json::Value::Object(f.properties.clone()).to_string(),
-                geometry: f.geometry.clone(),
-            })
+            .map(trygg_ingest::areas::AreaFeature::to_stored)
             .collect()
     };
     (stored(&areas.stadsdelar), stored(&areas.land))

@@ -50,15 +50,6 @@ pub struct AreaLoad {
     pub replace: bool,
 }
 
-fn stored(f: &AreaFeature) -> StoredArea {
-    StoredArea {
-        code: f.code.clone(),
-        name: f.name.clone(),
-        properties: serde_json::Value::Object(f.properties.clone()).to_string(),
-        geometry: f.geometry.clone(),
-    }
-}
-
 /// Opens the store at `path`, creating it if missing; a new store gets Stockholm's
 /// areas, extent and municipality when `default_areas` is set.
 pub fn open_or_create(path: &Path, default_areas: bool) -> Result<Store, SetupError> {
@@ -88,7 +79,7 @@ pub fn load_stockholm(store: &mut Store) -> Result<(), SetupError> {
             valid_to: validity.valid_to,
             source_file: Some("data/stockholm (Stockholm open data, CC0)".to_owned()),
         };
-        let rows: Vec<StoredArea> = features.iter().map(stored).collect();
+        let rows: Vec<StoredArea> = features.iter().map(AreaFeature::to_stored).collect();
         store.put_area_layer(&layer, &rows, true)?;
     }
     if let Some(bounds) = areas.stadsdel_index().bounds() {
@@ -117,7 +108,7 @@ pub fn load_area_layer(
         valid_to: load.valid_to,
         source_file: Some(file.display().to_string()),
     };
-    let rows: Vec<StoredArea> = features.iter().map(stored).collect();
+    let rows: Vec<StoredArea> = features.iter().map(AreaFeature::to_stored).collect();
     store.put_area_layer(&layer, &rows, load.replace)?;
     Ok(rows.len())
 }

@@ -10,10 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest};
 use trygg_ingest::setup::{load_area_layer, open_or_create, AreaLoad};
-use trygg_model::time::stockholm_local;
 use trygg_store::{EventFilter, Store};
 
 use crate::cli::{AreasCommand, AreasLoadArgs, Cli, Command, ExportArgs, FormatArg, IngestArgs};
+use crate::query::day_start;
 
 /// At most this many rejections are listed in `--json` output and summaries; all
 /// are stored in the store's `rejected_rows` table.
@@ -119,11 +119,7 @@ fn print_summary(req: &IngestRequest, report: &IngestReport, store: &Path) {
         req.files.len(),
         req.source
     );
-    let _ = writeln!(
-        out,
-        "  read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
-        report.read, report.accepted, report.duplicates, report.skipped, report.rejected
-    );
+    let _ = writeln!(out, "  {}", counts_line(report));
     for (reason, n) in &report.skip_reasons {
         let _ = writeln!(out, "  skipped {n}: {reason}");
     }
@@ -138,6 +134,14 @@ fn print_summary(req: &IngestRequest, report: &IngestReport, store: &Path) {
             report.rejections.len() - SHOWN
         );
     }
+}
+
+/// "read N, accepted N, duplicates N, skipped N, rejected N".
+pub(crate) fn counts_line(report: &IngestReport) -> String {
+    format!(
+        "read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
+        report.read, report.accepted, report.duplicates, report.skipped, report.rejected
+    )
 }
 
 fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
@@ -177,10 +181,6 @@ fn run_areas_list(path: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn day_start(d: chrono::NaiveDate) -> i64 {
-    stockholm_local(d.and_time(chrono::NaiveTime::MIN)).timestamp()
 }
 
 fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {

@@ -13,7 +13,7 @@ use trygg_ingest::setup::{load_population_csv, open_or_create};
 use trygg_store::meta;
 
 use crate::cli::DemoArgs;
-use crate::commands::{progress_bar, run_info};
+use crate::commands::{counts_line, progress_bar, run_info};
 
 fn yesterday() -> chrono::NaiveDate {
     let today = trygg_model::time::to_stockholm(chrono::Utc::now().fixed_offset()).date_naive();
@@ -21,7 +21,7 @@ fn yesterday() -> chrono::NaiveDate {
 }
 
 fn remove_store(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-journal"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
@@ -122,14 +122,10 @@ fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow
                 bar.reset();
             }
             println!(
-                "  ingested {} ({} file(s)): read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
+                "  ingested {} ({} file(s)): {}",
                 req.source,
                 req.files.len(),
-                report.read,
-                report.accepted,
-                report.duplicates,
-                report.skipped,
-                report.rejected
+                counts_line(report)
             );
             for r in report.rejections.iter().take(5) {
                 println!("    rejected: {r}");

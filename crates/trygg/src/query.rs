@@ -494,37 +494,49 @@ fn write_cells<R: Serialize>(
 /// A cell's outline in WGS 84 (closed ring).
 fn cell_ring(row: &Value, system: CellSystem, proj: &Proj) -> anyhow::Result<Vec<[f64; 2]>> {
     let id = row["cell_id"].as_str().unwrap_or_default();
-    let mut ring: Vec<[f64; 2]> = match system {
+    match system {
         CellSystem::Square { size_m } => {
             let (x, y) = (
                 row["x"].as_f64().unwrap_or_default(),
                 row["y"].as_f64().unwrap_or_default(),
             );
-            let h = size_m / 2.0;
-            [
-                (x - h, y - h),
-                (x + h, y - h),
-                (x + h, y + h),
-                (x - h, y + h),
-            ]
-            .iter()
-            .map(|&(cx, cy)| {
-                proj.to_lon_lat(cx, cy)
-                    .map(|(lon, lat)| [lon, lat])
-                    .context("cell corner")
-            })
-            .collect::<anyhow::Result<_>>()?
+            wgs84_ring(proj, square_ring(x, y, size_m))
         }
-        CellSystem::H3 { .. } => hex::boundary(id)
-            .context("H3 cell id")?
-            .into_iter()
-            .map(|(lon, lat)| [lon, lat])
-            .collect(),
-    };
-    if let Some(&first) = ring.first() {
-        ring.push(first);
+        CellSystem::H3 { .. } => {
+            let mut ring: Vec<[f64; 2]> = hex::boundary(id)
+                .context("H3 cell id")?
+                .into_iter()
+                .map(|(lon, lat)| [lon, lat])
+                .collect();
+            if let Some(&first) = ring.first() {
+                ring.push(first);
+            }
+            Ok(ring)
+        }
     }
-    Ok(ring)
+}
+
+/// The closed outline (EPSG:3006) of the square of side `size` centred on (x, y).
+pub(crate) fn square_ring(x: f64, y: f64, size: f64) -> Vec<(f64, f64)> {
+    let h = size / 2.0;
+    [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)]
+        .iter()
+        .map(|(dx, dy)| (x + dx, y + dy))
+        .collect()
+}
+
+/// EPSG:3006 vertices as WGS 84 `[lon, lat]` pairs for GeoJSON.
+pub(crate) fn wgs84_ring(
+    proj: &Proj,
+    ring: impl IntoIterator<Item = (f64, f64)>,
+) -> anyhow::Result<Vec<[f64; 2]>> {
+    ring.into_iter()
+        .map(|(x, y)| {
+            proj.to_lon_lat(x, y)
+                .map(|(lon, lat)| [lon, lat])
+                .context("a vertex outside WGS 84")
+        })
+        .collect()
 }
 
 pub(crate) fn writer(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {

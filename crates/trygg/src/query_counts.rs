@@ -22,8 +22,8 @@ use trygg_model::{NormCategory, Source};
 use trygg_store::{EventFilter, Store, StoreError, StoredArea};
 
 use crate::query::{
-    open, selection, study_area, write_csv, writer, CellArgs, Opened, OutputArgs, Proj,
-    QueryFormat, RangeArgs, SelectionArgs,
+    open, selection, square_ring, study_area, wgs84_ring, write_csv, writer, CellArgs, Opened,
+    OutputArgs, Proj, QueryFormat, RangeArgs, SelectionArgs,
 };
 
 /// `trygg query counts`.
@@ -249,16 +249,11 @@ fn layer_areas(opened: &Opened, name: &str) -> anyhow::Result<Vec<StoredArea>> {
         no_fdr: false,
     };
     let study = study_area(opened, &cells, &Proj::new()?)?;
-    let h = size / 2.0;
     Ok(study
         .cells()
         .iter()
         .map(|c| {
-            let corners = [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)];
-            let ring: Vec<(f64, f64)> = corners
-                .iter()
-                .map(|(dx, dy)| (c.x + dx, c.y + dy))
-                .collect();
+            let ring = square_ring(c.x, c.y, size);
             StoredArea {
                 code: c.id.clone(),
                 name: c.id.clone(),
@@ -289,17 +284,8 @@ fn layer(store: &Store, name: &str, areas: &[StoredArea]) -> anyhow::Result<Area
 
 /// Each area as (code, GeoJSON geometry in WGS 84).
 fn area_shapes(areas: &[StoredArea]) -> anyhow::Result<Vec<(String, Value)>> {
-    use trygg_analytics::hex::LonLatProjection;
     let proj = Proj::new()?;
-    let ring = |ls: &geo_types::LineString<f64>| -> anyhow::Result<Vec<[f64; 2]>> {
-        ls.0.iter()
-            .map(|c| {
-                proj.to_lon_lat(c.x, c.y)
-                    .map(|(lon, lat)| [lon, lat])
-                    .context("area vertex")
-            })
-            .collect()
-    };
+    let ring = |ls: &geo_types::LineString<f64>| wgs84_ring(&proj, ls.0.iter().map(|c| (c.x, c.y)));
     areas
         .iter()
         .map(|a| {

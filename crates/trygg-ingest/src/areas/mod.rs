@@ -49,6 +49,18 @@ pub struct AreaFeature {
     pub geometry: MultiPolygon<f64>,
 }
 
+impl AreaFeature {
+    /// The feature as the store holds it (properties as JSON text).
+    pub fn to_stored(&self) -> trygg_store::StoredArea {
+        trygg_store::StoredArea {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            properties: serde_json::Value::Object(self.properties.clone()).to_string(),
+            geometry: self.geometry.clone(),
+        }
+    }
+}
+
 /// How to read an area file; the defaults suit files that say their own CRS and
 /// have a `name` (or `NAMN`, ...) attribute.
 #[derive(Debug, Clone, Default, PartialEq)]
