@@ -4,6 +4,7 @@
 mod crash;
 mod demo;
 mod export;
+mod hardening;
 mod ingest_bad;
 mod ingest_police;
 mod query;

@@ -50,6 +50,20 @@ pub fn ingest_json(
     (out.status.code().unwrap_or(-1), json)
 }
 
+/// A new store `dir/name` holding the police sample's events (a baseline that a
+/// test's bad input must leave as it was).
+pub fn police_store(dir: &Path, name: &str) -> PathBuf {
+    let store = dir.join(name);
+    let (code, report) = ingest_json(
+        &store,
+        "police-events",
+        &[],
+        &[&fixture("polisen-events-sample.json")],
+    );
+    assert_eq!(code, 0, "{report}");
+    store
+}
+
 /// The number of events in a store, read with SQLite directly.
 pub fn count_events(store: &Path) -> i64 {
     let conn = rusqlite::Connection::open(store).expect("open store");

@@ -122,7 +122,7 @@ impl Coverage {
 
 /// The key stadsdel names are matched by: trimmed, upper case.
 fn key(s: &str) -> String {
-    s.trim().to_uppercase()
+    trygg_model::names::name_key(s)
 }
 
 /// An area layer ready to assign events: the areas and, depending on the kind, the

@@ -291,7 +291,7 @@ impl PopulationTable {
         let mut by_area: HashMap<String, Vec<PopulationFigure>> = HashMap::new();
         for r in rows.iter().filter(|r| r.layer == layer) {
             let list = by_area
-                .entry(r.area_code.trim().to_uppercase())
+                .entry(trygg_model::names::name_key(&r.area_code))
                 .or_default();
             if list.iter().all(|f| f.year != r.year) {
                 list.push(PopulationFigure {
@@ -307,7 +307,7 @@ impl PopulationTable {
     /// The figure for `year`, else the nearest earlier year, else `None`.
     pub fn lookup(&self, code: &str, year: i32) -> Option<PopulationFigure> {
         self.by_area
-            .get(&code.trim().to_uppercase())?
+            .get(&trygg_model::names::name_key(code))?
             .iter()
             .filter(|f| f.year <= year)
             .max_by_key(|f| f.year)

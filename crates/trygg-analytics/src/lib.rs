@@ -8,6 +8,7 @@
 
 pub mod areas;
 pub mod binomial;
+pub mod budget;
 pub mod change;
 pub mod counts;
 pub mod emerging;

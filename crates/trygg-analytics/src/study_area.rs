@@ -283,9 +283,7 @@ impl StudyArea {
         let b = land.bounds().ok_or(StudyAreaError::NoLand)?;
         let lo = grid.cell_of(b.min_x, b.min_y);
         let hi = grid.cell_of(b.max_x, b.max_y);
-        let w = (hi.col - lo.col + 1).max(0) as u128;
-        let h = (hi.row - lo.row + 1).max(0) as u128;
-        let candidates = usize::try_from(w * h).unwrap_or(usize::MAX);
+        let candidates = StudyArea::square_candidates(grid, land).unwrap_or(0);
         if candidates > MAX_CANDIDATE_CELLS {
             return Err(StudyAreaError::TooManyCells(candidates));
         }
@@ -300,6 +298,31 @@ impl StudyArea {
             }
         }
         Ok(StudyArea::from_square_cells(grid, cells))
+    }
+
+    /// The cells [`StudyArea::square`] examines (the land's bounding box in cells),
+    /// known before any is built: what a request's cost is estimated from.
+    /// `None` without land.
+    pub fn square_candidates(grid: SquareGrid, land: &AreaIndex) -> Option<usize> {
+        let b = land.bounds()?;
+        let lo = grid.cell_of(b.min_x, b.min_y);
+        let hi = grid.cell_of(b.max_x, b.max_y);
+        let w = (hi.col - lo.col + 1).max(0) as u128;
+        let h = (hi.row - lo.row + 1).max(0) as u128;
+        Some(usize::try_from(w * h).unwrap_or(usize::MAX))
+    }
+
+    /// About how many cells [`StudyArea::h3`] walks at `resolution` (the land's
+    /// bounding box with its margin over a hexagon's area). `None` without land or
+    /// for an invalid resolution.
+    pub fn h3_candidates(resolution: u8, land: &AreaIndex) -> Option<usize> {
+        let res = hex::resolution(resolution)?;
+        let b = land.bounds()?;
+        let margin = 2.0 * hex::edge_length_m(res);
+        let approx = (b.max_x - b.min_x + 2.0 * margin) * (b.max_y - b.min_y + 2.0 * margin)
+            / (2.598 * hex::edge_length_m(res).powi(2));
+        // Saturating float-to-int conversion: a huge estimate stays huge.
+        Some(approx as usize)
     }
 
     /// A study area of the given square cells (deduplicated and put in row, column
@@ -363,10 +386,9 @@ impl StudyArea {
                 && y >= b.min_y - margin
                 && y <= b.max_y + margin
         };
-        let approx_cells = (b.max_x - b.min_x + 2.0 * margin) * (b.max_y - b.min_y + 2.0 * margin)
-            / (2.598 * hex::edge_length_m(res).powi(2));
-        if approx_cells > MAX_CANDIDATE_CELLS as f64 {
-            return Err(StudyAreaError::TooManyCells(approx_cells as usize));
+        let approx_cells = StudyArea::h3_candidates(resolution, land).unwrap_or(0);
+        if approx_cells > MAX_CANDIDATE_CELLS {
+            return Err(StudyAreaError::TooManyCells(approx_cells));
         }
         let (clon, clat) = proj
             .to_lon_lat((b.min_x + b.max_x) / 2.0, (b.min_y + b.max_y) / 2.0)

@@ -151,14 +151,14 @@ impl AreaGrouping {
 
     fn group(&self, area: &str) -> Option<String> {
         match self {
-            AreaGrouping::AsGiven => Some(area.trim().to_owned()),
+            AreaGrouping::AsGiven => Some(trygg_model::names::nfc(area.trim())),
             AreaGrouping::Mapped { mapping, .. } => mapping.get(&key(area)).cloned(),
         }
     }
 }
 
 fn key(s: &str) -> String {
-    s.trim().to_lowercase()
+    trygg_model::names::name_key(s)
 }
 
 /// What to estimate.

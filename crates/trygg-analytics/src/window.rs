@@ -184,6 +184,27 @@ fn local_midnight_utc(date: NaiveDate) -> i64 {
     stockholm_local(date.and_time(NaiveTime::MIN)).timestamp()
 }
 
+/// The instants `[local midnight of from, local midnight after to)` of a range of
+/// Stockholm days, both included, either end open: what every `from`/`to` filter
+/// means. A range whose end precedes its start is an error, everywhere.
+pub fn day_range_utc(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(Option<i64>, Option<i64>), WindowError> {
+    if let (Some(start), Some(end)) = (from, to) {
+        if end < start {
+            return Err(WindowError::Reversed { start, end });
+        }
+    }
+    for d in from.iter().chain(to.iter()) {
+        check_year(d.year())?;
+    }
+    Ok((
+        from.map(local_midnight_utc),
+        to.map(|d| local_midnight_utc(add_days(d, 1))),
+    ))
+}
+
 impl Period {
     /// The day `date`.
     pub fn day(date: NaiveDate) -> Period {
@@ -660,6 +681,18 @@ impl PeriodCursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_reversed_day_range_is_an_error() {
+        let (a, b) = (d(2024, 5, 1), d(2024, 4, 1));
+        assert_eq!(
+            day_range_utc(Some(a), Some(b)),
+            Err(WindowError::Reversed { start: a, end: b })
+        );
+        let (from, to) = day_range_utc(Some(b), Some(b)).expect("one day");
+        assert_eq!(to.zip(from).map(|(t, f)| t - f), Some(86_400));
+        assert_eq!(day_range_utc(None, None), Ok((None, None)));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")

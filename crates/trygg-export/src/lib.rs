@@ -11,6 +11,10 @@
 
 use std::io::Write;
 
+pub mod output;
+
+pub use output::{OutputError, OutputFile};
+
 use trygg_crs::{CrsError, Transformer};
 use trygg_store::{meta, EventFilter, Store, StoreError, StoredEvent};
 

@@ -62,6 +62,9 @@ pub struct Candidate {
     pub category_norm: NormCategory,
     /// Where it happened, unresolved.
     pub location: RawLocation,
+    /// A local time of the row in a daylight-saving gap or repeated hour, and so
+    /// read by the documented rule ([`trygg_model::time::stockholm_local`]).
+    pub time_note: Option<trygg_model::time::LocalNote>,
     /// The source's own attributes, verbatim, as a JSON object text.
     pub attributes: String,
     /// The raw text of the row (for rejections that happen after parsing).

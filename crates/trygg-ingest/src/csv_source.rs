@@ -2,6 +2,7 @@
 //! [`Mapping`]: the header is checked up front, then every record becomes one
 //! [`Parsed`] row, lazily, without allocating per field on the common path.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::candidate::{Parsed, RowError};
@@ -327,13 +328,15 @@ fn attributes_json(keys: &[String], text: &str, ranges: &[Range<usize>], raw_len
     out
 }
 
-/// Decodes and trims the header names; empty names become `column_N` and repeated
-/// names get a `_2`, `_3`... suffix so that attribute keys stay unique.
+/// Decodes and trims the header names; empty names become `column_N`. A name that
+/// appears twice is an error naming it: which of the two columns a mapping or an
+/// attribute key means would be a guess. Linear in the number of columns.
 fn decode_header(
     record: &csv::ByteRecord,
     encoding: TextEncoding,
 ) -> Result<Vec<String>, FileError> {
     let mut names: Vec<String> = Vec::with_capacity(record.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let name = match encoding {
             TextEncoding::Utf8 => std::str::from_utf8(field)
@@ -348,18 +351,22 @@ fn decode_header(
                 .trim()
                 .to_owned(),
         };
-        let base = if name.is_empty() {
+        let name = if name.is_empty() {
             format!("column_{}", i + 1)
         } else {
             name
         };
-        let mut unique = base.clone();
-        let mut n = 2;
-        while names.contains(&unique) {
-            unique = format!("{base}_{n}");
-            n += 1;
+        if let Some(first) = seen.insert(name.clone(), i) {
+            return Err(FileError::field(
+                name,
+                format!(
+                    "the header names this column twice (columns {} and {}); rename one",
+                    first + 1,
+                    i + 1
+                ),
+            ));
         }
-        names.push(unique);
+        names.push(name);
     }
     Ok(names)
 }
@@ -512,7 +519,7 @@ mod tests {
     }
 
     #[test]
-    fn header_columns_match_case_insensitively_and_duplicates_are_renamed() {
+    fn header_columns_match_case_insensitively_and_empty_names_are_numbered() {
         let text = "ANMALAN_ID,Brottskategori,FRAN_DATUM,fran_tid,till_datum,till_tid,anmald_datum,precision,omrade,X,Y,,\n\
                     1,Rån,2024-01-05,21:30,,,,,,674032,6580821,a,b\n";
         let mapping = crimes();
@@ -520,6 +527,30 @@ mod tests {
         assert_eq!(rows.header()[11..], ["column_12", "column_13"]);
         let parsed = rows.next().expect("one row");
         assert_eq!(event(&parsed).source_id, "1");
+    }
+
+    #[test]
+    fn regression_a_column_named_twice_is_an_error_naming_it() {
+        let text = "anmalan_id,brottskategori,fran_datum,fran_tid,till_datum,till_tid,anmald_datum,precision,omrade,x,y,x\n";
+        let err = CsvRows::new(text.as_bytes(), &crimes()).expect_err("duplicate column");
+        assert_eq!(err.field.as_deref(), Some("x"));
+        assert!(err.reason.contains("columns 10 and 12"), "{}", err.reason);
+    }
+
+    #[test]
+    fn regression_a_huge_header_is_read_in_linear_time() {
+        // 200,000 distinct extra columns: quadratic duplicate checks took minutes.
+        let mut text = String::from("anmalan_id,brottskategori,fran_datum,fran_tid,till_datum,till_tid,anmald_datum,precision,omrade,x,y");
+        for i in 0..200_000 {
+            text.push_str(&format!(",extra{i}"));
+        }
+        text.push('\n');
+        let mapping = crimes();
+        let started = std::time::Instant::now();
+        let rows = CsvRows::new(text.as_bytes(), &mapping).expect("valid header");
+        assert_eq!(rows.header().len(), 200_011);
+        // Generous: linear takes well under a second even unoptimised.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]

@@ -291,7 +291,7 @@ mod tests {
     fn default_crs_and_area_fallback_for_null_geometry() {
         let survey = Mapping::default_for(Source::Survey).expect("built in");
         let text = r#"{"type":"FeatureCollection","features":[
-            {"type":"Feature","geometry":null,"properties":{"respondent_id":5,"omgang":2023,"datum":"2023-10-01","stadsdel":"Kista"}}]}"#;
+            {"type":"Feature","geometry":null,"properties":{"respondent_id":5,"omgang":2023,"datum":"2023-10-01","stadsdel":"Kista","vikt":1.5}}]}"#;
         let parsed = parse_geojson(text.as_bytes(), &survey).expect("valid");
         assert_eq!(parsed.crs, "EPSG:4326");
         let Parsed::Event(c) = &parsed.rows[0] else {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use trygg_crs::Transformer;
+use trygg_model::names::name_key;
 use trygg_model::{AreaAssignment, Extent, Precision};
 use trygg_store::{Store, StoreError, StoredArea};
 
@@ -108,8 +109,8 @@ impl Locator {
             .collect();
         let mut lookup = std::collections::HashMap::new();
         for (i, a) in areas.iter().enumerate() {
-            lookup.insert(a.code.to_lowercase(), i);
-            lookup.insert(a.name.to_lowercase(), i);
+            lookup.insert(name_key(&a.code), i);
+            lookup.insert(name_key(&a.name), i);
         }
         let names: Vec<&str> = areas.iter().map(|a| a.name.as_str()).collect();
         Ok(Locator {
@@ -196,8 +197,7 @@ impl Locator {
                 };
                 reject(field, reason)
             }
-            RawLocation::Area { name, field } => match self.lookup.get(&name.trim().to_lowercase())
-            {
+            RawLocation::Area { name, field } => match self.lookup.get(&name_key(name)) {
                 Some(&k) => self.at_stadsdel(k),
                 None => reject(
                     Some(field.clone()),

@@ -126,6 +126,65 @@ pub struct MappingFile {
     /// overriding the built-in classifier for those texts; optional.
     #[serde(default)]
     pub categories: BTreeMap<String, String>,
+    /// Numeric columns that statistics read later (a survey weight, the number
+    /// injured), checked on every row at ingest: column name → rule; optional.
+    #[serde(default)]
+    pub numbers: BTreeMap<String, NumberRuleFile>,
+}
+
+/// `[numbers]`: one numeric column's rule, e.g. `vikt = { min = 0, required = true }`.
+/// The value must be a finite decimal number (a decimal comma is accepted).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberRuleFile {
+    /// The smallest value allowed.
+    pub min: Option<f64>,
+    /// The largest value allowed.
+    pub max: Option<f64>,
+    /// Only whole numbers.
+    #[serde(default)]
+    pub integer: bool,
+    /// An empty cell is a rejection (otherwise it means "not known").
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A validated `[numbers]` rule for one column.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NumberRule {
+    /// Index into [`Mapping::columns`].
+    pub(crate) col: usize,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
+    pub(crate) integer: bool,
+    pub(crate) required: bool,
+}
+
+impl NumberRule {
+    /// Checks one cell; the error names the value and the rule it breaks.
+    pub(crate) fn check(&self, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return if self.required {
+                Err("value is empty".into())
+            } else {
+                Ok(())
+            };
+        }
+        let Some(value) = trygg_model::parse_decimal(text) else {
+            return Err(format!("'{text}' is not a finite number"));
+        };
+        if self.integer && value.fract() != 0.0 {
+            return Err(format!("'{text}' is not a whole number"));
+        }
+        if let Some(min) = self.min.filter(|m| value < *m) {
+            return Err(format!("{value} is below the minimum {min}"));
+        }
+        if let Some(max) = self.max.filter(|m| value > *m) {
+            return Err(format!("{value} is above the maximum {max}"));
+        }
+        Ok(())
+    }
 }
 
 /// `[csv]`: how the text is split into fields and decoded.
@@ -256,7 +315,7 @@ pub(crate) struct TimeSpec {
 }
 
 /// A validated mapping: how to read one source's CSV or GeoJSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
     origin: String,
     source: Option<Source>,
@@ -273,6 +332,7 @@ pub struct Mapping {
     pub(crate) default_category: Option<String>,
     pub(crate) default_norm: Option<NormCategory>,
     pub(crate) categories: HashMap<String, NormCategory>,
+    pub(crate) numbers: Vec<NumberRule>,
 }
 
 /// The names of the built-in mappings, as accepted by [`Mapping::builtin`].
@@ -583,6 +643,31 @@ impl Mapping {
             categories.insert(text.clone(), norm);
         }
 
+        let mut numbers = Vec::new();
+        for (name, rule) in &file.numbers {
+            let key = format!("numbers.\"{name}\"");
+            let col = columns.one(&key, name).map_err(|r| err(&key, r))?;
+            let bound = |b: Option<f64>, which: &str| match b {
+                Some(v) if !v.is_finite() => {
+                    Err(err(&key, format!("{which} is not a finite number")))
+                }
+                other => Ok(other),
+            };
+            let (min, max) = (bound(rule.min, "min")?, bound(rule.max, "max")?);
+            if let (Some(lo), Some(hi)) = (min, max) {
+                if lo > hi {
+                    return Err(err(&key, format!("min {lo} is above max {hi}")));
+                }
+            }
+            numbers.push(NumberRule {
+                col,
+                min,
+                max,
+                integer: rule.integer,
+                required: rule.required,
+            });
+        }
+
         let field_name = |cols: &[usize]| -> String {
             cols.iter()
                 .map(|&i| columns.names.get(i).map_or("", String::as_str))
@@ -620,6 +705,7 @@ impl Mapping {
             default_category,
             default_norm,
             categories,
+            numbers,
         })
     }
 }

@@ -74,16 +74,19 @@ pub struct IngestReport {
     pub rejections: Vec<Rejection>,
     /// Skipped rows per reason.
     pub skip_reasons: BTreeMap<String, u64>,
+    /// Stored events whose local time was read by a documented rule (in a
+    /// daylight-saving gap or the repeated hour), per rule.
+    pub time_notes: BTreeMap<String, u64>,
     /// Per-file outcome.
     pub files: Vec<FileOutcome>,
 }
 
 impl IngestReport {
-    /// Whether the batch landed: committed, and something in it was usable (an event
-    /// stored, already present, or deliberately skipped).
+    /// Whether the batch landed (committed). A batch commits only when something in
+    /// it was usable (an event stored, already present, or deliberately skipped) and,
+    /// with `strict`, nothing was rejected; otherwise the store is unchanged.
     pub fn landed(&self) -> bool {
         self.batch_id.is_some()
-            && (self.accepted + self.duplicates + self.skipped > 0 || self.rejected == 0)
     }
 }
 
@@ -121,6 +124,16 @@ pub enum IngestError {
     /// The store failed; the batch was rolled back.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An input file cannot be read at all (missing, a folder, no permission):
+    /// the command is wrong, so nothing is done.
+    #[error("cannot read input file {file}: {source}")]
+    Input {
+        /// The file as given.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 enum Format {
@@ -191,6 +204,7 @@ enum Message {
     Finish {
         files: Vec<FileOutcome>,
         skip_reasons: BTreeMap<String, u64>,
+        time_notes: BTreeMap<String, u64>,
         strict: bool,
     },
 }
@@ -239,6 +253,7 @@ fn write(
             Message::Finish {
                 mut files,
                 skip_reasons,
+                time_notes,
                 strict,
             } => {
                 for (f, (accepted, duplicates)) in files
@@ -251,13 +266,13 @@ fn write(
                 let sum = |g: fn(&FileOutcome) -> u64| files.iter().map(g).sum::<u64>();
                 let rejected = sum(|f| f.rejected);
                 let usable = sum(|f| f.accepted) + sum(|f| f.duplicates) + sum(|f| f.skipped);
-                if rejected > 0 && (strict || usable == 0) {
+                if usable == 0 || (strict && rejected > 0) {
                     return Ok(Some(Written {
                         files,
                         batch_id: None,
                     })); // rolls back
                 }
-                let id = batch.commit(&files, &skip_reasons)?;
+                let id = batch.commit(&files, &skip_reasons, &time_notes)?;
                 return Ok(Some(Written {
                     files,
                     batch_id: Some(id),
@@ -318,7 +333,8 @@ impl Runner<'_> {
             field: e.field,
             reason: e.reason,
             raw: e.raw,
-        };
+        }
+        .clipped();
         self.report.rejections.push(r.clone());
         self.push(Item::Reject(r))
     }
@@ -368,6 +384,13 @@ impl Runner<'_> {
                 self.reject(run, e)?;
             }
             Placement::At(at) => {
+                if let Some(note) = c.time_note {
+                    *self
+                        .report
+                        .time_notes
+                        .entry(note.describe().to_owned())
+                        .or_default() += 1;
+                }
                 let event = Event {
                     source: self.source,
                     source_id: c.source_id,
@@ -400,36 +423,36 @@ impl Runner<'_> {
         // A rough guess of the row count saves rehashing the id map as it grows.
         run.seen.reserve(bytes.len() / 128);
         let parsed: Result<(), FileError> = match (format_of(self.source, path), mapping) {
-            (Format::Police, _) => match parse_police(bytes) {
-                Ok(rows) => {
-                    // Police rows carry WGS 84 centroids the locator transforms itself.
-                    let identity = transformer_for("EPSG:3006", &run.name)?;
+            // Police rows carry WGS 84 centroids the locator transforms itself.
+            (Format::Police, _) => match (file_transformer("EPSG:3006"), parse_police(bytes)) {
+                (Ok(identity), Ok(rows)) => {
                     rows.into_iter()
                         .try_for_each(|p| self.row(run, p, &identity))?;
                     Ok(())
                 }
-                Err(e) => Err(e),
+                (Err(e), _) | (_, Err(e)) => Err(e),
             },
             (Format::Csv, Some(m)) => {
-                let transformer = transformer_for(m.crs_text(), m.origin())?;
-                match CsvRows::new(bytes, m) {
-                    Ok(rows) => {
+                match (file_transformer(m.crs_text()), CsvRows::new(bytes, m)) {
+                    (Ok(transformer), Ok(rows)) => {
                         for p in rows {
                             self.row(run, p, &transformer)?;
                         }
                         Ok(())
                     }
-                    Err(e) => Err(e),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
             (Format::GeoJson, Some(m)) => match parse_geojson(bytes, m) {
-                Ok(g) => {
-                    let transformer = transformer_for(&g.crs, &run.name)?;
-                    g.rows
-                        .into_iter()
-                        .try_for_each(|p| self.row(run, p, &transformer))?;
-                    Ok(())
-                }
+                Ok(g) => match file_transformer(&g.crs) {
+                    Ok(transformer) => {
+                        g.rows
+                            .into_iter()
+                            .try_for_each(|p| self.row(run, p, &transformer))?;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             },
             (_, None) => Err(FileError {
@@ -437,8 +460,20 @@ impl Runner<'_> {
                 reason: format!("source '{}' needs a mapping file", self.source),
             }),
         };
+        let parsed = parsed.and_then(|()| {
+            if run.outcome.read == 0 {
+                Err(FileError::file(
+                    "the file holds no rows (an empty array or FeatureCollection, or a header only)",
+                ))
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = parsed {
-            run.outcome.error = Some(e.to_string());
+            run.outcome.error = Some(trygg_model::clip_middle(
+                &e.to_string(),
+                trygg_model::MAX_REASON_CHARS,
+            ));
             self.reject(
                 run,
                 RowError {
@@ -455,7 +490,7 @@ impl Runner<'_> {
     /// Runs every file, then tells the writer to finish.
     fn run(
         &mut self,
-        inputs: &[(PathBuf, std::io::Result<Vec<u8>>)],
+        inputs: &[(PathBuf, Vec<u8>)],
         mapping: Option<&Mapping>,
         strict: bool,
     ) -> Result<(), Stop> {
@@ -470,19 +505,10 @@ impl Runner<'_> {
                 },
                 seen: FxHashMap::default(),
             };
-            match bytes {
-                Err(err) => {
-                    let e = unreadable(err);
-                    run.outcome.error = Some(e.reason.clone());
-                    self.reject(&mut run, e)?;
-                }
-                Ok(bytes) => {
-                    run.outcome.sha256 = format!("{:x}", Sha256::digest(bytes));
-                    run.outcome.bytes = bytes.len() as u64;
-                    self.file(&mut run, path, bytes, mapping)?;
-                    self.progress.bytes_done += bytes.len() as u64;
-                }
-            }
+            run.outcome.sha256 = format!("{:x}", Sha256::digest(bytes));
+            run.outcome.bytes = bytes.len() as u64;
+            self.file(&mut run, path, bytes, mapping)?;
+            self.progress.bytes_done += bytes.len() as u64;
             (self.on_progress)(self.progress);
             self.report.files.push(run.outcome);
         }
@@ -490,19 +516,18 @@ impl Runner<'_> {
         let finish = Message::Finish {
             files: self.report.files.clone(),
             skip_reasons: self.report.skip_reasons.clone(),
+            time_notes: self.report.time_notes.clone(),
             strict,
         };
         self.tx.send(finish).map_err(|_| Stop::Writer(WriterGone))
     }
 }
 
-fn unreadable(err: &std::io::Error) -> RowError {
-    RowError {
-        row: None,
-        field: None,
-        reason: format!("cannot read the file: {err}"),
-        raw: None,
-    }
+/// A file's CRS as a transform to the store's; an unknown CRS is the file's fault.
+fn file_transformer(crs_text: &str) -> Result<Transformer, FileError> {
+    Crs::parse(crs_text)
+        .and_then(|crs| Transformer::to_store(&crs))
+        .map_err(|e| FileError::file(e.to_string()))
 }
 
 /// Runs one batch. The store must already hold its areas (see [`crate::setup`]).
@@ -517,33 +542,20 @@ pub fn ingest(
         transformer_for(m.crs_text(), m.origin())?;
     }
     let locator = Locator::from_store(store)?;
-    let inputs: Vec<(PathBuf, std::io::Result<Vec<u8>>)> = req
+    // Every file is read before the store is touched: a file that cannot be read
+    // at all means the command is wrong, and nothing happens.
+    let inputs: Vec<(PathBuf, Vec<u8>)> = req
         .files
         .iter()
-        .map(|p| (p.clone(), std::fs::read(p)))
-        .collect();
-    let bytes_total: u64 = inputs
-        .iter()
-        .map(|(_, b)| b.as_ref().map_or(0, |b| b.len() as u64))
-        .sum();
-    if inputs.iter().all(|(_, b)| b.is_err()) {
-        // Nothing could land: report, change nothing.
-        let mut report = IngestReport::default();
-        for (path, bytes) in &inputs {
-            if let Err(err) = bytes {
-                let e = unreadable(err);
-                report.rejected += 1;
-                report.rejections.push(Rejection {
-                    file: path.display().to_string(),
-                    row: None,
-                    field: None,
-                    reason: e.reason,
-                    raw: None,
-                });
-            }
-        }
-        return Ok(report);
-    }
+        .map(|p| match std::fs::read(p) {
+            Ok(bytes) => Ok((p.clone(), bytes)),
+            Err(source) => Err(IngestError::Input {
+                file: p.display().to_string(),
+                source,
+            }),
+        })
+        .collect::<Result<_, _>>()?;
+    let bytes_total: u64 = inputs.iter().map(|(_, b)| b.len() as u64).sum();
 
     let info = BatchInfo {
         source: req.source,

@@ -9,12 +9,11 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value;
-use trygg_model::time::stockholm_local;
+use trygg_model::time::{plausible_years, stockholm_local_noted, LocalNote};
 use trygg_model::NormCategory;
 
 use crate::candidate::{Candidate, Parsed, RawLocation, RowError};
 use crate::file_error::FileError;
-use crate::timefmt::{MAX_YEAR, MIN_YEAR};
 
 use trygg_model::time::SWEDISH_MONTHS as MONTHS;
 
@@ -238,7 +237,7 @@ fn event(row: u64, value: &Value, raw: &str) -> Result<Parsed, Failure> {
     let datetime = string("datetime", object.get("datetime"))?;
     let published = DateTime::parse_from_str(datetime.trim(), "%Y-%m-%d %H:%M:%S %:z")
         .ok()
-        .filter(|t| (MIN_YEAR..=MAX_YEAR).contains(&t.year()))
+        .filter(|t| plausible_years().contains(&t.year()))
         .ok_or_else(|| {
             (
                 Some("datetime"),
@@ -246,7 +245,7 @@ fn event(row: u64, value: &Value, raw: &str) -> Result<Parsed, Failure> {
             )
         })?;
     let name = string("name", object.get("name"))?;
-    let occurred_at = event_time(&name, published).ok_or_else(|| {
+    let (occurred_at, time_note) = event_time(&name, published).ok_or_else(|| {
         (
             Some("name"),
             format!("cannot read the event time from '{name}'; expected '<day> <month> <HH.MM>, <type>, <place>'"),
@@ -280,6 +279,7 @@ fn event(row: u64, value: &Value, raw: &str) -> Result<Parsed, Failure> {
             location_name,
             text: summary,
         },
+        time_note,
         attributes: raw.to_owned(),
         raw: raw.to_owned(),
     }))
@@ -321,15 +321,19 @@ fn name_parts(name: &str) -> Option<(u32, u32, u32, u32)> {
 
 /// The event time named in `name`, in the year (publication year -1, 0 or +1) that
 /// puts it closest to the publication time.
-fn event_time(name: &str, published: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+/// Also says whether that local time was in a daylight-saving gap or repeat.
+fn event_time(
+    name: &str,
+    published: DateTime<FixedOffset>,
+) -> Option<(DateTime<FixedOffset>, Option<LocalNote>)> {
     let (day, month, hour, minute) = name_parts(name)?;
     let year = published.year();
     [year - 1, year, year + 1]
         .into_iter()
         .filter_map(|y| NaiveDate::from_ymd_opt(y, month, day))
         .filter_map(|date| date.and_hms_opt(hour, minute, 0))
-        .map(|naive: NaiveDateTime| stockholm_local(naive))
-        .min_by_key(|t| {
+        .map(|naive: NaiveDateTime| stockholm_local_noted(naive))
+        .min_by_key(|(t, _)| {
             (t.signed_duration_since(published))
                 .num_seconds()
                 .unsigned_abs()
@@ -426,7 +430,7 @@ mod tests {
             published("2024-01-02 8:00:00 +01:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2023-12-31T23:10:00+01:00")
         );
         let t = event_time(
@@ -434,7 +438,7 @@ mod tests {
             published("2023-12-31 23:59:00 +01:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-01-01T00:05:00+01:00")
         );
         let t = event_time(
@@ -442,7 +446,7 @@ mod tests {
             published("2024-03-01 9:00:00 +01:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-02-29T12:00:00+01:00")
         );
         assert_eq!(
@@ -482,7 +486,7 @@ mod tests {
             published("2024-03-31 9:00:00 +02:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-03-31T01:30:00+01:00")
         );
         let t = event_time(
@@ -490,7 +494,7 @@ mod tests {
             published("2024-03-31 9:00:00 +02:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-03-31T03:30:00+02:00")
         );
         // 02.30 does not exist that night: read as winter time, i.e. 03:30 summer time.
@@ -499,18 +503,20 @@ mod tests {
             published("2024-03-31 9:00:00 +02:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-03-31T03:30:00+02:00")
         );
+        assert_eq!(t.and_then(|(_, note)| note), Some(LocalNote::Gap));
         // 02.30 happens twice in October: the first (summer time) is chosen.
         let t = event_time(
             "27 oktober 02.30, Rån, Solna",
             published("2024-10-27 9:00:00 +01:00"),
         );
         assert_eq!(
-            t.map(|t| t.to_rfc3339()).as_deref(),
+            t.map(|(t, _)| t.to_rfc3339()).as_deref(),
             Some("2024-10-27T02:30:00+02:00")
         );
+        assert_eq!(t.and_then(|(_, note)| note), Some(LocalNote::Repeated));
     }
 
     #[test]
@@ -669,10 +675,10 @@ mod tests {
             date in month_strategy(), hour in 0u32..24, minute in 0u32..60, lag_minutes in 0i64..(20 * 24 * 60),
         ) {
             let naive = date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).expect("valid"));
-            let occurred = stockholm_local(naive);
+            let occurred = trygg_model::time::stockholm_local(naive);
             let published = trygg_model::time::to_stockholm(occurred + TimeDelta::minutes(lag_minutes) + TimeDelta::seconds(17));
             let name = format!("{:02} {} {:02}.{:02}, Rån, Solna", date.day(), MONTHS[date.month0() as usize], naive.hour(), naive.minute());
-            prop_assert_eq!(event_time(&name, published), Some(occurred));
+            prop_assert_eq!(event_time(&name, published).map(|(t, _)| t), Some(occurred));
         }
 
         #[test]

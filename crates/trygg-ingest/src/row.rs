@@ -7,13 +7,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta};
+use std::ops::RangeInclusive;
+
+use trygg_model::time::{plausible_years, LocalNote};
 use trygg_model::{NormCategory, Precision};
 
 use crate::candidate::{Candidate, RawLocation};
 use crate::mapping::{parse_point_precision, Mapping};
-use crate::timefmt::{
-    end_of_day, parse_clock, parse_with, LocalClock, Stamp, TimeFormat, MAX_YEAR, MIN_YEAR,
-};
+use crate::timefmt::{end_of_day, parse_clock, parse_with, LocalClock, Stamp, TimeFormat};
 
 /// The values of one row, looked up by the mapping's column index.
 pub(crate) trait Fields {
@@ -57,6 +58,7 @@ pub(crate) struct Core {
     pub(crate) category: String,
     pub(crate) category_norm: NormCategory,
     pub(crate) location: RawLocation,
+    pub(crate) time_note: Option<LocalNote>,
 }
 
 impl Core {
@@ -70,6 +72,7 @@ impl Core {
             category: self.category,
             category_norm: self.category_norm,
             location: self.location,
+            time_note: self.time_note,
             attributes,
             raw,
         }
@@ -107,6 +110,8 @@ pub(crate) struct RowBuilder<'m> {
     /// Accept "18,0686" in coordinates (when the delimiter is not a comma).
     decimal_comma: bool,
     clock: LocalClock,
+    /// The years an event time may fall in.
+    years: RangeInclusive<i32>,
     norms: HashMap<String, NormCategory, BuildHasherDefault<Fnv>>,
     joined: String,
     joined_end: String,
@@ -129,6 +134,7 @@ impl<'m> RowBuilder<'m> {
             mapping,
             decimal_comma,
             clock: LocalClock::default(),
+            years: plausible_years(),
             norms: HashMap::default(),
             joined: String::new(),
             joined_end: String::new(),
@@ -145,10 +151,15 @@ impl<'m> RowBuilder<'m> {
         point: PointInput,
     ) -> Result<Core, Fail> {
         let source_id = self.source_id(fields)?;
+        self.clock.take_note();
         let (occurred_at, occurred_to) = self.interval(fields)?;
         let reported_at = self.reported(fields)?;
         let location = self.location(fields, point)?;
         let (category, category_norm) = self.category(fields)?;
+        for rule in &self.mapping.numbers {
+            rule.check(fields.value(rule.col))
+                .map_err(|reason| Fail::new(self.name(rule.col), reason))?;
+        }
         Ok(Core {
             source_id,
             occurred_at,
@@ -157,6 +168,7 @@ impl<'m> RowBuilder<'m> {
             category,
             category_norm,
             location,
+            time_note: self.clock.take_note(),
         })
     }
 
@@ -213,7 +225,7 @@ impl<'m> RowBuilder<'m> {
                 result?
             }
         };
-        check_year(start_stamp, "", &spec.start_field)?;
+        self.check_year(start_stamp, "", &spec.start_field)?;
         let start = self.clock.resolve(start_stamp);
         let (end_field, end) = match inline_end {
             Some(to) => (
@@ -270,7 +282,7 @@ impl<'m> RowBuilder<'m> {
     ) -> Result<Option<DateTime<FixedOffset>>, Fail> {
         let spec = &self.mapping_ref().time;
         if let Some(stamp) = pair_stamp(fields, &spec.end, &spec.formats) {
-            check_year(stamp, "", &spec.end_field)?;
+            self.check_year(stamp, "", &spec.end_field)?;
             return Ok(Some(self.clock.resolve(stamp)));
         }
         let mut buf = std::mem::take(&mut self.joined_end);
@@ -294,7 +306,7 @@ impl<'m> RowBuilder<'m> {
             return Ok(None);
         }
         if let Some(stamp) = parse_with(&spec.formats, text) {
-            check_year(stamp, text, field)?;
+            self.check_year(stamp, text, field)?;
             let stamp = match stamp {
                 Stamp::Local {
                     at,
@@ -326,8 +338,12 @@ impl<'m> RowBuilder<'m> {
     ) -> Result<Stamp, Fail> {
         let stamp =
             parse_with(formats, text).ok_or_else(|| time_fail(text, formats, field, columns))?;
-        check_year(stamp, text, field)?;
+        self.check_year(stamp, text, field)?;
         Ok(stamp)
+    }
+
+    fn check_year(&self, stamp: Stamp, text: &str, field: &str) -> Result<(), Fail> {
+        check_year(&self.years, stamp, text, field)
     }
 
     fn reported<F: Fields + ?Sized>(
@@ -339,7 +355,7 @@ impl<'m> RowBuilder<'m> {
             return Ok(None);
         }
         if let Some(stamp) = pair_stamp(fields, &spec.reported, &spec.reported_formats) {
-            check_year(stamp, "", &spec.reported_field)?;
+            self.check_year(stamp, "", &spec.reported_field)?;
             return Ok(Some(self.clock.resolve(stamp)));
         }
         let mut buf = std::mem::take(&mut self.joined);
@@ -578,9 +594,15 @@ fn join_into<F: Fields + ?Sized>(out: &mut String, fields: &F, cols: &[usize]) {
     }
 }
 
-fn check_year(stamp: Stamp, text: &str, field: &str) -> Result<(), Fail> {
+/// Rejects a time whose year is outside `years`.
+fn check_year(
+    years: &RangeInclusive<i32>,
+    stamp: Stamp,
+    text: &str,
+    field: &str,
+) -> Result<(), Fail> {
     let year = stamp.year();
-    if (MIN_YEAR..=MAX_YEAR).contains(&year) {
+    if years.contains(&year) {
         Ok(())
     } else {
         let shown = match stamp {
@@ -594,7 +616,11 @@ fn check_year(stamp: Stamp, text: &str, field: &str) -> Result<(), Fail> {
         };
         Err(Fail::new(
             field,
-            format!("time '{text}' is outside the years {MIN_YEAR}-{MAX_YEAR}"),
+            format!(
+                "time '{text}' is outside the plausible years {}-{}",
+                years.start(),
+                years.end()
+            ),
         ))
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use trygg_crs::Crs;
-use trygg_store::{AreaLayer, Store, StoreError, StoredArea};
+use trygg_store::{AreaLayer, NewStore, Store, StoreError, StoredArea};
 
 use crate::areas::{read_area_file, stockholm_default, AreaError, AreaFeature, ReadOptions};
 use crate::locate::MUNICIPALITY_KEY;
@@ -51,20 +51,21 @@ pub struct AreaLoad {
 }
 
 /// Opens the store at `path`, creating it if missing; a new store gets Stockholm's
-/// areas, extent and municipality when `default_areas` is set.
+/// areas, extent and municipality when `default_areas` is set, and appears whole.
 pub fn open_or_create(path: &Path, default_areas: bool) -> Result<Store, SetupError> {
     if path.exists() {
         return Ok(Store::open(path)?);
     }
-    let mut store = Store::create(path)?;
+    Ok(begin_store(path, default_areas)?.persist()?)
+}
+
+/// Starts a new store at `path` (with Stockholm's areas, extent and municipality
+/// when `default_areas` is set), invisible until the caller persists it: a
+/// command that fills it and then fails leaves no store behind.
+pub fn begin_store(path: &Path, default_areas: bool) -> Result<NewStore, SetupError> {
+    let mut store = Store::begin_create(path)?;
     if default_areas {
-        // Loading defaults is several transactions; if it fails, remove the
-        // half-made store so that the next attempt starts clean.
-        if let Err(e) = load_stockholm(&mut store) {
-            drop(store);
-            let _ = std::fs::remove_file(path);
-            return Err(e);
-        }
+        load_stockholm(&mut store)?;
     }
     Ok(store)
 }

@@ -10,12 +10,7 @@
 
 use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use trygg_model::time::{stockholm_local, to_stockholm};
-
-/// The earliest year accepted in any time field.
-pub(crate) const MIN_YEAR: i32 = 1900;
-/// The latest year accepted in any time field.
-pub(crate) const MAX_YEAR: i32 = 2200;
+use trygg_model::time::{stockholm_local, stockholm_local_noted, to_stockholm, LocalNote};
 
 /// The formats used when a mapping names none.
 pub(crate) const DEFAULT_FORMATS: [&str; 4] = [
@@ -47,6 +42,12 @@ enum Kind {
 pub(crate) struct TimeFormat {
     text: String,
     kind: Kind,
+    /// For a wall-clock format: how the rest of a text whose explicit zone
+    /// (`Z`, `+02:00`, ` UTC`) was split off is read, i.e. the format without its
+    /// own trailing zone literal (`...%SZ`, `... %Z`), if it has one.
+    body: Option<Box<TimeFormat>>,
+    /// The format ends in a zone literal, so a text without a zone does not match.
+    needs_zone: bool,
 }
 
 /// A parsed time, before it is placed in Stockholm time.
@@ -74,11 +75,25 @@ impl Stamp {
 }
 
 impl TimeFormat {
-    /// Validates a strftime format: it must be well-formed and name a full date.
+    /// Validates a strftime format: it must be well-formed, name a full date, and
+    /// be one chrono can both read and write (checked by a round trip, so no format
+    /// can fail later while a row is read or shown).
     pub(crate) fn new(text: &str) -> Result<TimeFormat, String> {
         let items: Vec<Item<'_>> = StrftimeItems::new(text).collect();
         if items.iter().any(|item| matches!(item, Item::Error)) {
             return Err(format!("'{text}' is not a valid strftime format"));
+        }
+        if let Some(rest) = strip_zone_literal(text) {
+            let body = TimeFormat::new(rest)?;
+            if matches!(body.kind, Kind::Offset | Kind::Utc) {
+                return Err(format!("format '{text}' names the time zone twice"));
+            }
+            return Ok(TimeFormat {
+                text: text.to_owned(),
+                kind: body.kind,
+                body: Some(Box::new(body)),
+                needs_zone: true,
+            });
         }
         let kind = match text {
             "%Y-%m-%d %H:%M" => Kind::YmdHm,
@@ -89,6 +104,8 @@ impl TimeFormat {
         Ok(TimeFormat {
             text: text.to_owned(),
             kind,
+            body: None,
+            needs_zone: false,
         })
     }
 
@@ -97,8 +114,29 @@ impl TimeFormat {
         &self.text
     }
 
-    /// Reads `s` with this format, or `None` when it does not match.
+    /// Reads `s` with this format, or `None` when it does not match. A wall-clock
+    /// format given a text that ends in an explicit zone (`Z`, `+02:00`, `UTC`)
+    /// reads the rest and takes the instant in that zone: an explicit offset
+    /// always wins over the mapping's time zone.
     pub(crate) fn parse(&self, s: &str) -> Option<Stamp> {
+        if !matches!(self.kind, Kind::Offset | Kind::Utc) {
+            if let Some((rest, offset)) = split_zone(s) {
+                return match self.body.as_deref().unwrap_or(self).parse_local(rest)? {
+                    Stamp::Local { at, .. } => at
+                        .checked_sub_offset(offset)
+                        .map(|utc| Stamp::Fixed(DateTime::from_naive_utc_and_offset(utc, offset))),
+                    fixed @ Stamp::Fixed(_) => Some(fixed),
+                };
+            }
+            if self.needs_zone {
+                return None;
+            }
+        }
+        self.parse_local(s)
+    }
+
+    /// Reads `s` as the format says, without looking for a zone suffix.
+    fn parse_local(&self, s: &str) -> Option<Stamp> {
         let fast = match self.kind {
             Kind::YmdHm if s.len() == 16 => fast_datetime(s.as_bytes(), false),
             Kind::YmdHms if s.len() == 19 => fast_datetime(s.as_bytes(), true),
@@ -197,13 +235,13 @@ fn classify(text: &str, items: &[Item<'_>]) -> Result<Kind, String> {
         let offset =
             FixedOffset::east_opt(7200).ok_or_else(|| "internal: bad offset".to_owned())?;
         let sample = sample_naive.and_utc().with_timezone(&offset);
-        let shown = sample.format_with_items(items.iter()).to_string();
+        let shown = shown(sample.format_with_items(items.iter()), text)?;
         return match DateTime::parse_from_str(&shown, text) {
             Ok(_) => Ok(Kind::Offset),
             Err(_) => Err(no_date()),
         };
     }
-    let shown = sample_naive.format_with_items(items.iter()).to_string();
+    let shown = shown(sample_naive.format_with_items(items.iter()), text)?;
     if NaiveDateTime::parse_from_str(&shown, text).is_ok() {
         Ok(if is_timestamp {
             Kind::Utc
@@ -215,6 +253,100 @@ fn classify(text: &str, items: &[Item<'_>]) -> Result<Kind, String> {
     } else {
         Err(no_date())
     }
+}
+
+/// The format without a trailing zone literal (`Z`, `%Z`, ` UTC`), if it ends in one.
+fn strip_zone_literal(text: &str) -> Option<&str> {
+    for suffix in ["%Z", "Z", "UTC", "GMT"] {
+        if let Some(rest) = text.strip_suffix(suffix) {
+            // "%%Z" is a literal "%Z"... and "%Z" is chrono's zone name.
+            if suffix == "Z" && rest.ends_with('%') {
+                continue;
+            }
+            return Some(rest.trim_end());
+        }
+    }
+    None
+}
+
+/// Splits an explicit zone off the end of a time text: `Z`, `UTC`, `GMT`, `CET`,
+/// `CEST` (Stockholm's winter and summer zones) or a numeric offset `+HH:MM`,
+/// `+HHMM`, `+HH` after a clock time. `None` when the text names no zone, e.g.
+/// "2024-07-05 21:30" or a date "2024-07-05" (whose "-05" is a day, not an offset).
+fn split_zone(s: &str) -> Option<(&str, FixedOffset)> {
+    let s = s.trim_end();
+    let b = s.as_bytes();
+    let last = *b.last()?;
+    if last.is_ascii_alphabetic() {
+        let named: [(&str, i32); 5] = [
+            ("UTC", 0),
+            ("GMT", 0),
+            ("CEST", 7200),
+            ("CET", 3600),
+            ("Z", 0),
+        ];
+        for (name, seconds) in named {
+            let n = name.len();
+            if s.len() <= n || !s.is_char_boundary(s.len() - n) {
+                continue;
+            }
+            let (rest, zone) = s.split_at(s.len() - n);
+            let rest = rest.trim_end();
+            // The zone must follow a clock time (a ':' and a last digit).
+            if zone.eq_ignore_ascii_case(name)
+                && rest.contains(':')
+                && rest.ends_with(|c: char| c.is_ascii_digit())
+            {
+                return Some((rest, FixedOffset::east_opt(seconds)?));
+            }
+        }
+        return None;
+    }
+    if !last.is_ascii_digit() {
+        return None;
+    }
+    // Numeric offsets: [+-]HH:MM, [+-]HHMM, [+-]HH, right after a clock time.
+    for (len, colon) in [(6, true), (5, false), (3, false)] {
+        if b.len() <= len {
+            continue;
+        }
+        let start = b.len() - len;
+        let sign = match b[start] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => continue,
+        };
+        let digits = &b[start + 1..];
+        let (hh, mm) = match (colon, digits) {
+            (true, [h1, h2, b':', m1, m2]) => ([*h1, *h2], [*m1, *m2]),
+            (false, [h1, h2, m1, m2]) => ([*h1, *h2], [*m1, *m2]),
+            (false, [h1, h2]) => ([*h1, *h2], [b'0', b'0']),
+            _ => continue,
+        };
+        let (Some(h), Some(m)) = (digits2(&hh), digits2(&mm)) else {
+            continue;
+        };
+        let rest = s[..start].trim_end();
+        // After a clock time: the text before the sign has a ':' and ends in a digit.
+        if h > 14 || m > 59 || !rest.contains(':') || !rest.ends_with(|c: char| c.is_ascii_digit())
+        {
+            continue;
+        }
+        let seconds = i32::try_from(h * 3600 + m * 60).ok()? * sign;
+        return Some((rest, FixedOffset::east_opt(seconds)?));
+    }
+    None
+}
+
+/// A sample time written with a format; an error (not chrono's panic in
+/// `to_string`) when chrono cannot write something the format asks for.
+fn shown(formatted: impl std::fmt::Display, text: &str) -> Result<String, String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    write!(out, "{formatted}").map_err(|_| {
+        format!("format '{text}' cannot be used: it asks for something a time without a zone does not have (use %z or %:z for an offset)")
+    })?;
+    Ok(out)
 }
 
 /// Parses `s` with the first format that accepts it.
@@ -290,6 +422,8 @@ pub(crate) struct LocalClock {
     slots: Vec<(i32, i32)>,
     /// The last date looked up and its offset: rows often repeat a date.
     last: Option<(NaiveDate, i32)>,
+    /// The first gap or repeat met since [`LocalClock::take_note`].
+    note: Option<LocalNote>,
 }
 
 impl Default for LocalClock {
@@ -297,6 +431,7 @@ impl Default for LocalClock {
         LocalClock {
             slots: vec![(EMPTY_KEY, 0); SLOTS],
             last: None,
+            note: None,
         }
     }
 }
@@ -310,7 +445,9 @@ impl LocalClock {
             _ => self.day_seconds(date),
         };
         if seconds == IRREGULAR {
-            return stockholm_local(naive);
+            let (t, note) = stockholm_local_noted(naive);
+            self.note = self.note.or(note);
+            return t;
         }
         match FixedOffset::east_opt(seconds)
             .and_then(|offset| Some((offset, naive.checked_sub_offset(offset)?)))
@@ -318,6 +455,12 @@ impl LocalClock {
             Some((offset, utc)) => DateTime::from_naive_utc_and_offset(utc, offset),
             None => stockholm_local(naive),
         }
+    }
+
+    /// The gap or repeated hour met since the last call, if any (see
+    /// [`stockholm_local`] for how such times are read).
+    pub(crate) fn take_note(&mut self) -> Option<LocalNote> {
+        self.note.take()
     }
 
     /// The offset of a day (IRREGULAR on days the clocks change), from the cache.
@@ -479,6 +622,103 @@ mod tests {
             prop_assert_eq!(clock.local(naive), stockholm_local(naive));
             prop_assert_eq!(clock.local(naive), stockholm_local(naive));
         }
+    }
+
+    fn instant(stamp: Option<Stamp>) -> Option<String> {
+        match stamp {
+            Some(Stamp::Fixed(t)) => Some(t.with_timezone(&chrono::Utc).to_rfc3339()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn regression_an_explicit_offset_or_z_wins_over_the_mapping_zone() {
+        // Was stored as 21:30+02:00 (19:30Z), two hours off.
+        let iso = fmt("%Y-%m-%dT%H:%M:%S");
+        assert_eq!(
+            instant(iso.parse("2024-07-05T21:30:00Z")).as_deref(),
+            Some("2024-07-05T21:30:00+00:00")
+        );
+        assert_eq!(
+            instant(iso.parse("2024-07-05T21:30:00+01:00")).as_deref(),
+            Some("2024-07-05T20:30:00+00:00")
+        );
+        assert_eq!(
+            instant(iso.parse("2024-07-05T21:30:00-0300")).as_deref(),
+            Some("2024-07-06T00:30:00+00:00")
+        );
+        // A literal Z in the format is an offset, not decoration.
+        let zulu = fmt("%Y-%m-%dT%H:%M:%SZ");
+        assert_eq!(
+            instant(zulu.parse("2024-07-05T21:30:00Z")).as_deref(),
+            Some("2024-07-05T21:30:00+00:00")
+        );
+        assert_eq!(zulu.parse("2024-07-05T21:30:00"), None);
+        let named = fmt("%Y-%m-%d %H:%M %Z");
+        assert_eq!(
+            instant(named.parse("2024-07-05 21:30 CEST")).as_deref(),
+            Some("2024-07-05T19:30:00+00:00")
+        );
+        assert_eq!(
+            instant(named.parse("2024-01-05 21:30 UTC")).as_deref(),
+            Some("2024-01-05T21:30:00+00:00")
+        );
+        assert_eq!(named.parse("2024-01-05 21:30 PST"), None);
+        let fast = fmt("%Y-%m-%d %H:%M");
+        assert_eq!(
+            instant(fast.parse("2024-07-05 21:30 +01:00")).as_deref(),
+            Some("2024-07-05T20:30:00+00:00")
+        );
+        // Texts without a zone stay wall-clock times; a date's "-05" is no offset.
+        assert!(matches!(
+            fast.parse("2024-07-05 21:30"),
+            Some(Stamp::Local { .. })
+        ));
+        assert!(matches!(
+            fmt("%Y-%m-%d").parse("2024-07-05"),
+            Some(Stamp::Local {
+                date_only: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            fmt("%d-%m-%Y %H:%M").parse("05-07-2024 21:30"),
+            Some(Stamp::Local { .. })
+        ));
+    }
+
+    proptest! {
+        /// Every format built from chrono's specifiers is either refused with a
+        /// message or accepted and then reads its own output: none panics (a `%Z`
+        /// format used to panic while the mapping was read).
+        #[test]
+        fn regression_no_format_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "%Y", "%C", "%y", "%m", "%b", "%B", "%h", "%d", "%e", "%a", "%A", "%w", "%u", "%U", "%W",
+                "%G", "%g", "%V", "%j", "%D", "%x", "%F", "%v", "%H", "%k", "%I", "%l", "%P", "%p", "%M",
+                "%S", "%f", "%.f", "%.3f", "%3f", "%R", "%T", "%X", "%r", "%Z", "%z", "%:z", "%#z", "%c",
+                "%+", "%s", "%t", "%n", "%%", "-", " ", "T", "Z", ":", "UTC", "%Q", "%", "%-d", "%_m",
+            ]), 0..8)) {
+            let text = parts.concat();
+            if let Ok(format) = TimeFormat::new(&text) {
+                let _ = format.parse("2024-07-15 13:45:30");
+                let _ = format.parse(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn clock_notes_gaps_and_repeats() {
+        let mut clock = LocalClock::default();
+        let at = |t: &str| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").expect("valid");
+        clock.local(at("2024-03-31 02:30"));
+        assert_eq!(clock.take_note(), Some(LocalNote::Gap));
+        assert_eq!(clock.take_note(), None);
+        clock.local(at("2024-10-27 02:30"));
+        assert_eq!(clock.take_note(), Some(LocalNote::Repeated));
+        clock.local(at("2024-10-27 04:30"));
+        clock.local(at("2024-07-01 02:30"));
+        assert_eq!(clock.take_note(), None);
     }
 
     #[test]

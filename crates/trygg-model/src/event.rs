@@ -144,6 +144,57 @@ pub struct Rejection {
     pub raw: Option<String>,
 }
 
+/// Longest reason kept whole, in characters; longer ones keep their start and end.
+pub const MAX_REASON_CHARS: usize = 600;
+/// Longest raw row kept whole, in bytes.
+pub const MAX_RAW_BYTES: usize = 4096;
+/// Longest field name kept whole, in characters.
+pub const MAX_FIELD_CHARS: usize = 200;
+
+impl Rejection {
+    /// The same rejection with an oversized reason, field or raw text cut to a
+    /// readable size, saying how long it was: a 10 MB cell must not be printed or
+    /// stored whole once per message.
+    pub fn clipped(self) -> Rejection {
+        Rejection {
+            reason: clip_middle(&self.reason, MAX_REASON_CHARS),
+            field: self.field.map(|f| clip_middle(&f, MAX_FIELD_CHARS)),
+            raw: self.raw.map(|r| clip_end(r, MAX_RAW_BYTES)),
+            ..self
+        }
+    }
+}
+
+/// `text` if at most `max` characters, else its start and end around a note of
+/// how many characters were cut.
+pub fn clip_middle(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let head = max * 2 / 3;
+    let tail = max / 4;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!(
+        "{start}… [{} characters cut, {count} in all] …{end}",
+        count - head - tail
+    )
+}
+
+/// `text` if at most `max` bytes, else its first `max` bytes (on a character
+/// boundary) and a note of its length.
+fn clip_end(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… [cut: {} bytes in all]", &text[..cut], text.len())
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
@@ -160,6 +211,39 @@ impl fmt::Display for Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_rejections_are_clipped_with_their_length() {
+        let huge = "x".repeat(1_000_000);
+        let r = Rejection {
+            file: "f.csv".into(),
+            row: Some(2),
+            field: Some(huge.clone()),
+            reason: format!("cannot read '{huge}' as a time; expected %Y-%m-%d"),
+            raw: Some(format!("å{huge}")),
+        }
+        .clipped();
+        assert!(
+            r.reason.chars().count() < MAX_REASON_CHARS + 80,
+            "{}",
+            r.reason.len()
+        );
+        assert!(r.reason.starts_with("cannot read 'xxx"));
+        assert!(r.reason.ends_with("expected %Y-%m-%d"), "{}", r.reason);
+        assert!(r.reason.contains("1000043 in all"), "{}", r.reason);
+        let raw = r.raw.expect("raw kept");
+        assert!(raw.len() < MAX_RAW_BYTES + 50);
+        assert!(raw.ends_with("[cut: 1000002 bytes in all]"), "{raw}");
+        assert!(r.field.expect("field").len() < MAX_FIELD_CHARS + 60);
+        let small = Rejection {
+            file: "f".into(),
+            row: None,
+            field: None,
+            reason: "short".into(),
+            raw: Some("a,b".into()),
+        };
+        assert_eq!(small.clone().clipped(), small);
+    }
 
     #[test]
     fn precision_names_round_trip_and_only_points_are_points() {

@@ -7,11 +7,14 @@
 mod category;
 mod event;
 mod extent;
+pub mod names;
 mod source;
 pub mod time;
 
 pub use category::NormCategory;
-pub use event::{AreaAssignment, Event, Precision, Rejection};
+pub use event::{
+    clip_middle, AreaAssignment, Event, Precision, Rejection, MAX_RAW_BYTES, MAX_REASON_CHARS,
+};
 pub use extent::Extent;
 pub use source::Source;
 
@@ -28,4 +31,18 @@ pub struct ParseEnumError {
     pub value: String,
     /// The accepted spellings, comma separated.
     pub expected: String,
+}
+
+/// Reads a decimal number as Swedish exports write it: surrounding whitespace
+/// ignored, a decimal comma accepted ("1,25"); `None` unless it is finite. Ingest
+/// validates numeric attributes with it and statistics read them with it, so a
+/// value accepted at ingest is always readable later.
+pub fn parse_decimal(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let value: f64 = if text.contains(',') && !text.contains('.') {
+        text.replacen(',', ".", 1).parse().ok()?
+    } else {
+        text.parse().ok()?
+    };
+    value.is_finite().then_some(value)
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::SecondsFormat;
-use rusqlite::{params, Connection, Statement};
+use rusqlite::{params, Connection, OptionalExtension, Statement};
 use trygg_model::{Event, Rejection, Source};
 
 use crate::error::StoreError;
@@ -183,6 +183,7 @@ impl Batch<'_> {
         mut self,
         files: &[FileOutcome],
         skip_reasons: &BTreeMap<String, u64>,
+        notes: &BTreeMap<String, u64>,
     ) -> Result<i64, StoreError> {
         let path = self.path.clone();
         let sql = |source| Self::sql(&path, source);
@@ -215,17 +216,58 @@ impl Batch<'_> {
                 *t += v;
             }
         }
-        let reasons = serde_json::to_string(skip_reasons).unwrap_or_else(|_| "{}".to_owned());
+        let json = |m: &BTreeMap<String, u64>| {
+            serde_json::to_string(m).unwrap_or_else(|_| "{}".to_owned())
+        };
         self.conn
             .execute(
                 "UPDATE ingest_batches SET finished_at = ?1, read = ?2, accepted = ?3, duplicates = ?4, skipped = ?5,
-                 rejected = ?6, skip_reasons = ?7 WHERE id = ?8",
-                params![now_rfc3339(), n(totals[0]), n(totals[1]), n(totals[2]), n(totals[3]), n(totals[4]), reasons, self.id],
+                 rejected = ?6, skip_reasons = ?7, notes = ?8 WHERE id = ?9",
+                params![now_rfc3339(), n(totals[0]), n(totals[1]), n(totals[2]), n(totals[3]), n(totals[4]),
+                        json(skip_reasons), json(notes), self.id],
             )
             .map_err(sql)?;
         grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
         self.conn.execute_batch("COMMIT").map_err(sql)?;
         self.done = true;
         Ok(self.id)
+    }
+}
+
+impl Store {
+    /// Takes back a whole committed batch: its events are deleted and the batch
+    /// stays listed as reverted by `by` now, with the number of events that went.
+    /// One transaction; reverting a reverted or unknown batch is an error.
+    pub fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| Batch::sql(&path, source);
+        let tx = self.conn.transaction().map_err(sql)?;
+        let state: Option<(Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT finished_at, reverted_at FROM ingest_batches WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql)?;
+        let reason = match state {
+            None => Some("no such batch".to_owned()),
+            Some((None, _)) => Some("the batch never committed".to_owned()),
+            Some((_, Some(at))) => Some(format!("already reverted at {at}")),
+            Some((Some(_), None)) => None,
+        };
+        if let Some(reason) = reason {
+            return Err(StoreError::Batch { id, reason });
+        }
+        let removed = tx
+            .execute("DELETE FROM events WHERE batch_id = ?1", [id])
+            .map_err(sql)?;
+        tx.execute(
+            "UPDATE ingest_batches SET reverted_at = ?1, reverted_by = ?2, reverted_events = ?3 WHERE id = ?4",
+            params![now_rfc3339(), by, i64::try_from(removed).unwrap_or(i64::MAX), id],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(removed as u64)
     }
 }

@@ -25,6 +25,31 @@ pub enum StoreError {
     /// `create` was asked for a file that already exists.
     #[error("{0} already exists")]
     Exists(PathBuf),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output path is the store itself or one of its side files.
+    #[error("refusing to write {out}: it is the store {store} or one of its files; choose another output path")]
+    OutputIsStore {
+        /// The output path given.
+        out: PathBuf,
+        /// The store.
+        store: PathBuf,
+    },
+    /// A batch to revert does not exist or was reverted already.
+    #[error("batch {id}: {reason}")]
+    Batch {
+        /// The batch id.
+        id: i64,
+        /// What is wrong.
+        reason: String,
+    },
     /// `open` was asked for a file that does not exist.
     #[error("{0} does not exist (create a store with `trygg ingest` or `trygg demo`)")]
     Missing(PathBuf),

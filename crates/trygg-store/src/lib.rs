@@ -7,6 +7,7 @@
 //! overlapping file again adds nothing.
 
 mod batch;
+mod create;
 mod error;
 pub mod geom;
 pub mod meta;
@@ -16,8 +17,9 @@ mod store;
 mod view;
 
 pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
+pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
-pub use read::{BatchRecord, EventFilter, StoredEvent};
+pub use read::{BatchRecord, EventFilter, Reverted, StoredEvent};
 pub use store::{AreaLayer, PopulationRow, Store, StoredArea};
 pub use view::{EventView, EventViewBuilder, ViewQuery, NO_AREA};
 

@@ -80,6 +80,21 @@ pub struct BatchRecord {
     pub rejected: i64,
     /// `(file, sha256)` of each input file.
     pub files: Vec<(String, String)>,
+    /// How times were read: note → rows (e.g. daylight-saving gaps), JSON object text.
+    pub notes: String,
+    /// Whether, when and by whom the batch was taken back.
+    pub reverted: Option<Reverted>,
+}
+
+/// A batch's revert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reverted {
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// Who.
+    pub by: String,
+    /// Events deleted.
+    pub events: i64,
 }
 
 impl Store {
@@ -151,8 +166,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected
-                 FROM ingest_batches ORDER BY id",
+                "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected,
+                 notes, reverted_at, reverted_by, reverted_events
+                 FROM ingest_batches WHERE finished_at IS NOT NULL ORDER BY id",
             )
             .map_err(|e| self.sql(e))?;
         let mut batches = stmt
@@ -168,6 +184,15 @@ impl Store {
                     skipped: r.get(7)?,
                     rejected: r.get(8)?,
                     files: Vec::new(),
+                    notes: r.get(9)?,
+                    reverted: match r.get::<_, Option<String>>(10)? {
+                        Some(at) => Some(Reverted {
+                            at,
+                            by: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                            events: r.get::<_, Option<i64>>(12)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
                 })
             })
             .map_err(|e| self.sql(e))?

@@ -7,7 +7,19 @@ pub const GPKG_APPLICATION_ID: i32 = 0x4750_4B47;
 /// `PRAGMA user_version` of a GeoPackage 1.3 file.
 pub const GPKG_USER_VERSION: i32 = 10300;
 /// The version of Trygg's own tables, kept in `trygg_meta`.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
+
+/// Migrations from each earlier schema version to the next, applied in order by
+/// `Store::open` inside one transaction: (from version, SQL).
+pub const MIGRATIONS: [(&str, &str); 1] = [(
+    "1",
+    // 2: batches can be reverted (who, when, how many events went), and carry
+    // notes on how their times were read (daylight-saving gaps and repeats).
+    "ALTER TABLE ingest_batches ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';
+     ALTER TABLE ingest_batches ADD COLUMN reverted_at TEXT;
+     ALTER TABLE ingest_batches ADD COLUMN reverted_by TEXT;
+     ALTER TABLE ingest_batches ADD COLUMN reverted_events INTEGER;",
+)];
 
 const WKT_3006: &str = r#"PROJCS["SWEREF99 TM",GEOGCS["SWEREF99",DATUM["SWEREF99",SPHEROID["GRS 1980",6378137,298.257222101,AUTHORITY["EPSG","7019"]],AUTHORITY["EPSG","6619"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4619"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AUTHORITY["EPSG","3006"]]"#;
 const WKT_4326: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]]"#;
@@ -43,7 +55,8 @@ CREATE TABLE ingest_batches (
   finished_at TEXT, strict BOOLEAN NOT NULL, read INTEGER NOT NULL DEFAULT 0,
   accepted INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
   skipped INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
-  skip_reasons TEXT NOT NULL DEFAULT '{{}}');
+  skip_reasons TEXT NOT NULL DEFAULT '{{}}', notes TEXT NOT NULL DEFAULT '{{}}',
+  reverted_at TEXT, reverted_by TEXT, reverted_events INTEGER);
 CREATE TABLE ingest_files (
   id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
   file TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL, read INTEGER NOT NULL,

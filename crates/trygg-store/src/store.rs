@@ -7,6 +7,7 @@ use geo_types::MultiPolygon;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use trygg_model::Extent;
 
+use crate::create::NewStore;
 use crate::error::StoreError;
 use crate::geom;
 use crate::schema;
@@ -98,11 +99,19 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a new, empty store at `path` (an error if the file exists).
+    /// Creates a new, empty store at `path` (an error if the file exists), atomically.
     pub fn create(path: &Path) -> Result<Store, StoreError> {
-        if path.exists() {
-            return Err(StoreError::Exists(path.to_owned()));
-        }
+        Store::begin_create(path)?.persist()
+    }
+
+    /// Starts creating a store at `path`: fill it (areas, metadata, a first batch),
+    /// then [`NewStore::persist`] it; until then nothing exists under `path`.
+    pub fn begin_create(path: &Path) -> Result<NewStore, StoreError> {
+        NewStore::begin(path)
+    }
+
+    /// Writes the schema into a new database file at `path`.
+    pub(crate) fn create_schema(path: &Path) -> Result<Store, StoreError> {
         let sql = |source| StoreError::Sqlite {
             path: path.to_owned(),
             source,
@@ -161,8 +170,15 @@ impl Store {
             )
             .optional()
             .map_err(|e| not_a_store(format!("no trygg_meta table ({e})")))?;
+        Self::configure(&conn, path)?;
         match version.as_deref() {
             Some(schema::SCHEMA_VERSION) => {}
+            Some(v) if schema::MIGRATIONS.iter().any(|(from, _)| *from == v) => {
+                migrate(&conn, v).map_err(|source| StoreError::Sqlite {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            }
             other => {
                 return Err(not_a_store(format!(
                     "schema version {other:?}, expected {}",
@@ -170,7 +186,6 @@ impl Store {
                 )))
             }
         }
-        Self::configure(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -424,6 +439,33 @@ impl Store {
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+}
+
+/// Applies every migration from `version` on, and records the new version, in one
+/// transaction (a killed migration leaves the store at its old version).
+fn migrate(conn: &Connection, version: &str) -> rusqlite::Result<()> {
+    let start = schema::MIGRATIONS
+        .iter()
+        .position(|(from, _)| *from == version)
+        .unwrap_or(schema::MIGRATIONS.len());
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        for (_, sql) in &schema::MIGRATIONS[start..] {
+            conn.execute_batch(sql)?;
+        }
+        conn.execute(
+            "UPDATE trygg_meta SET value = ?1 WHERE key = 'schema_version'",
+            [schema::SCHEMA_VERSION],
+        )?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

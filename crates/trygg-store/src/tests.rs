@@ -119,7 +119,11 @@ fn batch_lands_whole_counts_duplicates_and_rolls_back_when_dropped() {
         ..FileOutcome::default()
     };
     let id = batch
-        .commit(std::slice::from_ref(&file), &BTreeMap::new())
+        .commit(
+            std::slice::from_ref(&file),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        )
         .expect("commit");
     assert_eq!(store.event_count().expect("count"), 10);
 
@@ -269,7 +273,9 @@ fn view_is_time_sorted_and_its_queries_match_a_brute_force_filter() {
             i % 2 == 0,
         ));
     }
-    batch.commit(&[], &BTreeMap::new()).expect("commit");
+    batch
+        .commit(&[], &BTreeMap::new(), &BTreeMap::new())
+        .expect("commit");
     let view = store.view().expect("view");
     assert_eq!(view.len(), 500);
     assert!((0..499).all(|i| view.time(i) <= view.time(i + 1)));
@@ -323,4 +329,92 @@ fn view_is_time_sorted_and_its_queries_match_a_brute_force_filter() {
         all_in_window.len(),
         expected.iter().filter(|e| e.3 >= from && e.3 < to).count()
     );
+}
+
+#[test]
+fn a_new_store_is_invisible_until_persisted_and_gone_if_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("n.gpkg");
+    {
+        let pending = Store::begin_create(&path).expect("begin");
+        pending.set_meta("k", "v").expect("meta");
+        assert!(!path.exists(), "nothing under the name before persist");
+    }
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "a dropped creation leaves nothing"
+    );
+    let mut pending = Store::begin_create(&path).expect("begin");
+    pending.set_meta("k", "v").expect("meta");
+    let mut batch = pending.begin_batch(&info()).expect("batch");
+    batch
+        .insert(&event(
+            1,
+            674_000.0,
+            6_580_000.0,
+            Precision::Exact,
+            "2024-01-01T12:00:00+01:00",
+        ))
+        .expect("insert");
+    batch
+        .commit(&[], &BTreeMap::new(), &BTreeMap::new())
+        .expect("commit");
+    // Someone else creates the file meanwhile: persisting fails, nothing is lost.
+    let other = Store::create(&path).expect("other creator");
+    drop(other);
+    assert!(matches!(pending.persist(), Err(StoreError::Exists(_))));
+    std::fs::remove_file(&path).expect("remove");
+    let pending = Store::begin_create(&path).expect("begin");
+    pending.set_meta("k", "v").expect("meta");
+    let store = pending.persist().expect("persist");
+    assert_eq!(store.meta("k").expect("meta").as_deref(), Some("v"));
+    assert_eq!(store.path(), path);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("n.gpkg")]);
+}
+
+#[test]
+fn reverting_a_batch_removes_its_events_and_marks_it() {
+    let (_dir, mut store) = new_store();
+    for (ids, n) in [(0..3, 3), (10..12, 2)] {
+        let mut batch = store.begin_batch(&info()).expect("batch");
+        for id in ids {
+            batch
+                .insert(&event(
+                    id,
+                    674_000.0,
+                    6_580_000.0,
+                    Precision::Exact,
+                    "2024-01-01T12:00:00+01:00",
+                ))
+                .expect("insert");
+        }
+        let file = FileOutcome {
+            accepted: n,
+            ..FileOutcome::default()
+        };
+        batch
+            .commit(&[file], &BTreeMap::new(), &BTreeMap::new())
+            .expect("commit");
+    }
+    assert_eq!(store.revert_batch(1, "tester").expect("revert"), 3);
+    assert_eq!(store.event_count().expect("count"), 2);
+    let batches = store.batches().expect("batches");
+    let reverted = batches[0].reverted.as_ref().expect("reverted");
+    assert_eq!((reverted.by.as_str(), reverted.events), ("tester", 3));
+    assert!(batches[1].reverted.is_none());
+    assert!(matches!(
+        store.revert_batch(1, "tester"),
+        Err(StoreError::Batch { id: 1, .. })
+    ));
+    assert!(matches!(
+        store.revert_batch(42, "tester"),
+        Err(StoreError::Batch { id: 42, .. })
+    ));
 }

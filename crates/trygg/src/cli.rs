@@ -41,6 +41,39 @@ pub enum Command {
         #[arg(long)]
         store: PathBuf,
     },
+    /// Ingest batches: list them, or take one back whole.
+    Batches {
+        /// What to do with batches.
+        #[command(subcommand)]
+        command: BatchesCommand,
+    },
+}
+
+/// `trygg batches ...`.
+#[derive(Debug, Subcommand)]
+pub enum BatchesCommand {
+    /// List the committed batches with their files, counts and reverts.
+    List {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+        /// One JSON array on stdout instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take back a whole batch: its events are deleted, the batch stays listed as
+    /// reverted (by whom, when, how many events). Re-ingesting the files then adds
+    /// their events again.
+    Revert {
+        /// The store file.
+        #[arg(long)]
+        store: PathBuf,
+        /// The batch id (see `trygg batches list`).
+        batch: i64,
+        /// Who reverts it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 /// The five sources, as named on the command line.

@@ -8,12 +8,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest};
-use trygg_ingest::setup::{load_area_layer, open_or_create, AreaLoad};
-use trygg_store::{EventFilter, Store};
+use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest, Progress};
+use trygg_ingest::setup::{begin_store, load_area_layer, AreaLoad};
+use trygg_store::{BatchRecord, EventFilter, Store};
 
-use crate::cli::{AreasCommand, AreasLoadArgs, Cli, Command, ExportArgs, FormatArg, IngestArgs};
-use crate::query::day_start;
+use crate::cli::{
+    AreasCommand, AreasLoadArgs, BatchesCommand, Cli, Command, ExportArgs, FormatArg, IngestArgs,
+};
+use crate::output::Sink;
+use crate::query::day_range;
 
 /// At most this many rejections are listed in `--json` output and summaries; all
 /// are stored in the store's `rejected_rows` table.
@@ -33,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::demo::run_demo(&args),
         Command::Query { command } => crate::query::run_query(&command),
         Command::Info { store } => run_info(&store),
+        Command::Batches { command } => run_batches(&command),
     }
 }
 
@@ -48,8 +52,6 @@ pub(crate) fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 }
 
 fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open_or_create(&args.store, !args.no_default_areas)
-        .with_context(|| format!("opening store {}", args.store.display()))?;
     let req = IngestRequest {
         source: args.source.into(),
         files: args.files.clone(),
@@ -57,20 +59,40 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
     };
     let bar = progress_bar(!args.json);
-    let report = ingest(&mut store, &req, &mut |p| {
+    let mut on_progress = |p: Progress| {
         if let Some(bar) = &bar {
             bar.set_length(p.bytes_total);
             bar.set_position(p.bytes_done);
             bar.set_message(format!("{} rows", p.rows));
         }
-    })?;
+    };
+    let opening = || format!("opening store {}", args.store.display());
+    let report = if args.store.exists() {
+        let mut store = Store::open(&args.store).with_context(opening)?;
+        ingest(&mut store, &req, &mut on_progress)?
+    } else {
+        // A new store exists only once its first batch has landed: a failed or
+        // empty first ingest leaves nothing behind.
+        let mut store = begin_store(&args.store, !args.no_default_areas).with_context(opening)?;
+        let report = ingest(&mut store, &req, &mut on_progress)?;
+        if report.landed() {
+            store.persist().with_context(opening)?;
+        }
+        report
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if args.json {
-        println!("{}", report_json(&report));
+    let mut out = std::io::stdout().lock();
+    let shown = if args.json {
+        writeln!(out, "{}", report_json(&report))
     } else {
-        print_summary(&req, &report, &args.store);
+        print_summary(&mut out, &req, &report, &args.store)
+    };
+    // The exit code reports the batch even when nobody reads the summary.
+    match shown {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
     Ok(if report.landed() {
         ExitCode::SUCCESS
@@ -95,6 +117,7 @@ fn report_json(report: &IngestReport) -> serde_json::Value {
         "rejections": rejections,
         "rejections_omitted": report.rejections.len().saturating_sub(LISTED_REJECTIONS),
         "skip_reasons": report.skip_reasons,
+        "time_notes": report.time_notes,
         "batch_id": report.batch_id,
         "landed": report.landed(),
         "files": report.files.iter().map(|f| json!({
@@ -104,8 +127,12 @@ fn report_json(report: &IngestReport) -> serde_json::Value {
     })
 }
 
-fn print_summary(req: &IngestRequest, report: &IngestReport, store: &Path) {
-    let mut out = std::io::stdout().lock();
+fn print_summary(
+    out: &mut dyn Write,
+    req: &IngestRequest,
+    report: &IngestReport,
+    store: &Path,
+) -> std::io::Result<()> {
     let verdict = match report.batch_id {
         Some(id) => format!("landed as batch {id} in {}", store.display()),
         None if req.strict && report.rejected > 0 => {
@@ -113,27 +140,31 @@ fn print_summary(req: &IngestRequest, report: &IngestReport, store: &Path) {
         }
         None => "NOT landed: nothing in the input could be used; the store is unchanged".into(),
     };
-    let _ = writeln!(
+    writeln!(
         out,
         "{} file(s) of source {}: {verdict}",
         req.files.len(),
         req.source
-    );
-    let _ = writeln!(out, "  {}", counts_line(report));
+    )?;
+    writeln!(out, "  {}", counts_line(report))?;
     for (reason, n) in &report.skip_reasons {
-        let _ = writeln!(out, "  skipped {n}: {reason}");
+        writeln!(out, "  skipped {n}: {reason}")?;
+    }
+    for (note, n) in &report.time_notes {
+        writeln!(out, "  time note, {n} event(s): {note}")?;
     }
     const SHOWN: usize = 20;
     for r in report.rejections.iter().take(SHOWN) {
-        let _ = writeln!(out, "  rejected: {r}");
+        writeln!(out, "  rejected: {r}")?;
     }
     if report.rejections.len() > SHOWN {
-        let _ = writeln!(
+        writeln!(
             out,
             "  ... and {} more rejections (all are in the store's rejected_rows table, or use --json)",
             report.rejections.len() - SHOWN
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// "read N, accepted N, duplicates N, skipped N, rejected N".
@@ -145,8 +176,6 @@ pub(crate) fn counts_line(report: &IngestReport) -> String {
 }
 
 fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open_or_create(&args.store, false)
-        .with_context(|| format!("opening store {}", args.store.display()))?;
     let crs = args.crs.as_deref().map(trygg_crs::Crs::parse).transpose()?;
     let load = AreaLoad {
         layer: args.layer.clone(),
@@ -158,79 +187,153 @@ fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
         source_layer: args.source_layer.clone(),
         replace: args.replace,
     };
-    let n = load_area_layer(&mut store, &args.file, &load)?;
-    println!(
+    let opening = || format!("opening store {}", args.store.display());
+    let n = if args.store.exists() {
+        load_area_layer(
+            &mut Store::open(&args.store).with_context(opening)?,
+            &args.file,
+            &load,
+        )?
+    } else {
+        let mut store = begin_store(&args.store, false).with_context(opening)?;
+        let n = load_area_layer(&mut store, &args.file, &load)?;
+        store.persist().with_context(opening)?;
+        n
+    };
+    writeln!(
+        std::io::stdout(),
         "loaded {n} areas from {} as layer '{}'",
         args.file.display(),
         args.layer
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_areas_list(path: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open(path)?;
+    let mut out = std::io::stdout().lock();
     for layer in store.area_layers()? {
         let n = store.areas(&layer.name)?.len();
         let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
-        println!(
+        writeln!(
+            out,
             "{}\t{} areas\tvalid {} .. {}",
             layer.name,
             n,
             date(layer.valid_from),
             date(layer.valid_to)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let (from_utc, to_utc) = day_range(args.from, args.to)?;
+    // The output is checked (never the store) and opened before the store is.
+    let mut w = Sink::open(args.out.as_deref(), &args.store)?;
     let store = Store::open(&args.store)?;
     let filter = EventFilter {
         source: args.source.map(Into::into),
-        from_utc: args.from.map(day_start),
-        to_utc: args.to.and_then(|d| d.succ_opt()).map(day_start),
+        from_utc,
+        to_utc,
     };
     let format = match args.format {
         FormatArg::Csv => trygg_export::Format::Csv,
         FormatArg::Geojson => trygg_export::Format::GeoJson,
     };
-    let n = match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            trygg_export::export(&store, &filter, format, &mut w)?
-        }
-        None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            trygg_export::export(&store, &filter, format, &mut w)?
-        }
-    };
-    eprintln!("exported {n} events");
+    let n = trygg_export::export(&store, &filter, format, &mut w)?;
+    w.finish()?;
+    let _ = writeln!(std::io::stderr(), "exported {n} events");
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_info(path: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open(path)?;
-    println!("store {}: {} events", path.display(), store.event_count()?);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "store {}: {} events",
+        path.display(),
+        store.event_count()?
+    )?;
     if let Some(e) = store.extent()? {
-        println!(
+        writeln!(
+            out,
             "extent (EPSG:3006): {:.0},{:.0} .. {:.0},{:.0}",
             e.min_x, e.min_y, e.max_x, e.max_y
-        );
+        )?;
     }
     for layer in store.area_layers()? {
-        println!(
+        writeln!(
+            out,
             "area layer {} ({} areas)",
             layer.name,
             store.areas(&layer.name)?.len()
-        );
+        )?;
     }
     for b in store.batches()? {
-        println!(
-            "batch {} {} {}: read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
-            b.id, b.started_at, b.source, b.read, b.accepted, b.duplicates, b.skipped, b.rejected
-        );
+        writeln!(out, "{}", batch_line(&b))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One batch as `info` and `batches list` show it.
+fn batch_line(b: &BatchRecord) -> String {
+    let mut line = format!(
+        "batch {} {} {}: read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
+        b.id, b.started_at, b.source, b.read, b.accepted, b.duplicates, b.skipped, b.rejected
+    );
+    if let Some(r) = &b.reverted {
+        line.push_str(&format!(
+            "; REVERTED {} by {} ({} events removed)",
+            r.at, r.by, r.events
+        ));
+    }
+    line
+}
+
+fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        BatchesCommand::List { store, json } => {
+            let store = Store::open(store)?;
+            let batches = store.batches()?;
+            if *json {
+                let list: Vec<_> = batches
+                    .iter()
+                    .map(|b| {
+                        json!({"id": b.id, "source": b.source, "started_at": b.started_at,
+                               "finished_at": b.finished_at, "read": b.read, "accepted": b.accepted,
+                               "duplicates": b.duplicates, "skipped": b.skipped, "rejected": b.rejected,
+                               "files": b.files.iter().map(|(f, sha)| json!({"file": f, "sha256": sha})).collect::<Vec<_>>(),
+                               "time_notes": serde_json::from_str::<serde_json::Value>(&b.notes).unwrap_or_default(),
+                               "reverted": b.reverted.as_ref().map(|r| json!({"at": r.at, "by": r.by, "events": r.events}))})
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::Value::Array(list))?;
+            } else {
+                for b in &batches {
+                    writeln!(out, "{}", batch_line(b))?;
+                    for (file, sha) in &b.files {
+                        writeln!(out, "  {file} (sha256 {sha})")?;
+                    }
+                }
+            }
+        }
+        BatchesCommand::Revert { store, batch, by } => {
+            let by = match by {
+                Some(by) => by.clone(),
+                None => std::env::var("USER")
+                    .or_else(|_| std::env::var("LOGNAME"))
+                    .unwrap_or_else(|_| "unknown".to_owned()),
+            };
+            let mut store = Store::open(store)?;
+            let removed = store.revert_batch(*batch, &by)?;
+            writeln!(
+                out,
+                "reverted batch {batch}: {removed} events removed; the batch stays listed as reverted by {by}"
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,18 @@
 //! `trygg demo`: generate synthetic Stockholm data with `trygg-demo`, ingest it
 //! through the normal ingest path into a store labelled synthetic, and print a
-//! summary. The store is built under a temporary name and renamed when complete, so
-//! an existing demo store is always a whole one.
+//! summary. The store is created atomically (see [`trygg_store::NewStore`]): it
+//! appears under its name only when everything is in, so an existing demo store is
+//! always a whole one.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use trygg_demo::{DemoParams, Manifest};
-use trygg_ingest::setup::{load_population_csv, open_or_create};
-use trygg_store::meta;
+use trygg_ingest::setup::{begin_store, load_population_csv};
+use trygg_store::{meta, Store};
 
 use crate::cli::DemoArgs;
 use crate::commands::{counts_line, progress_bar, run_info};
@@ -20,30 +22,29 @@ fn yesterday() -> chrono::NaiveDate {
     today.pred_opt().unwrap_or(today)
 }
 
-fn remove_store(path: &Path) {
-    for suffix in ["", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-}
-
 /// Runs `trygg demo`.
 pub fn run_demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout();
     if args.store.exists() {
-        println!(
+        writeln!(
+            out,
             "{} exists; showing it (delete it to generate new demo data)",
             args.store.display()
-        );
+        )?;
         run_info(&args.store)?;
     } else {
-        build(args)?;
+        build(args, &mut out)?;
     }
     if !args.no_serve {
-        println!("The map server is not part of Trygg yet: stopping after the summary.");
+        writeln!(
+            out,
+            "The map server is not part of Trygg yet: stopping after the summary."
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn build(args: &DemoArgs) -> anyhow::Result<()> {
+fn build(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let params = DemoParams {
         seed: args.seed,
         years: args.years,
@@ -59,54 +60,58 @@ fn build(args: &DemoArgs) -> anyhow::Result<()> {
     let data_dir = parent.join("demo-data");
 
     let started = Instant::now();
-    println!(
+    writeln!(
+        out,
         "Generating SYNTHETIC demo data: {} year(s) to {}, scale {}, seed {} -> {}",
         params.years,
         params.end,
         params.scale,
         params.seed,
         data_dir.display()
-    );
-    let manifest = trygg_demo::generate(&params, &data_dir, &mut |line| println!("  {line}"))?;
+    )?;
+    // Progress lines: a failed write here (a closed pipe) shows again, and
+    // ends the command, at the next line written outside the callback.
+    let manifest = trygg_demo::generate(&params, &data_dir, &mut |line| {
+        let _ = writeln!(out, "  {line}");
+    })?;
     let generated = started.elapsed();
 
-    let partial = PathBuf::from(format!("{}.partial", args.store.display()));
-    remove_store(&partial);
-    let result = ingest_all(&partial, &data_dir, &manifest);
-    if result.is_err() {
-        remove_store(&partial);
-    }
-    let events = result?;
-    std::fs::rename(&partial, &args.store)
-        .with_context(|| format!("renaming {} to {}", partial.display(), args.store.display()))?;
+    let mut store = begin_store(&args.store, true)?;
+    let events = ingest_all(&mut store, &data_dir, &manifest, out)?;
+    store.persist()?;
     let total = started.elapsed();
-    println!(
+    writeln!(
+        out,
         "Demo store {} ready: {events} events (synthetic); generated in {:.1} s, ingested in {:.1} s, total {:.1} s",
         args.store.display(),
         generated.as_secs_f64(),
         (total - generated).as_secs_f64(),
         total.as_secs_f64()
-    );
+    )?;
     Ok(())
 }
 
-fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow::Result<u64> {
-    let mut store = open_or_create(store_path, true)?;
+fn ingest_all(
+    store: &mut Store,
+    data_dir: &Path,
+    manifest: &Manifest,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
     store.set_meta(meta::SYNTHETIC, "true")?;
     store.set_meta(meta::NOTICE, &manifest.notice)?;
     store.set_meta(meta::DEMO_MANIFEST, &serde_json::to_string(manifest)?)?;
     let population = data_dir.join(&manifest.population.path);
     let n = load_population_csv(
-        &mut store,
+        store,
         &population,
         "stadsdel",
         "trygg-demo (synthetic figures; see manifest.json)",
     )?;
-    println!("  population: {n} rows for layer stadsdel");
+    writeln!(out, "  population: {n} rows for layer stadsdel")?;
 
     let bar = progress_bar(true);
     let accepted = trygg_demo::load::load(
-        &mut store,
+        store,
         data_dir,
         manifest,
         &mut |source, p| {
@@ -121,14 +126,15 @@ fn ingest_all(store_path: &Path, data_dir: &Path, manifest: &Manifest) -> anyhow
                 bar.finish_and_clear();
                 bar.reset();
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "  ingested {} ({} file(s)): {}",
                 req.source,
                 req.files.len(),
                 counts_line(report)
             );
             for r in report.rejections.iter().take(5) {
-                println!("    rejected: {r}");
+                let _ = writeln!(out, "    rejected: {r}");
             }
         },
     )?;

@@ -4,10 +4,13 @@
 mod cli;
 mod commands;
 mod demo;
+mod output;
 mod query;
 mod query_counts;
 
 use std::process::ExitCode;
+
+use std::io::Write;
 
 use clap::Parser;
 
@@ -15,8 +18,11 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
+        // A reader that stopped reading (`trygg info | head -1`) is a normal end.
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // If stderr is closed too there is nobody to tell; the exit code says it.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::from(2)
         }
     }

@@ -3,7 +3,7 @@
 //! the store, turns arguments into the library's parameters, and formats.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::{json, Value};
+use trygg_analytics::budget::Budget;
 use trygg_analytics::change::hotspot_change;
 use trygg_analytics::emerging::{
     emerging, emerging_with, slices_ending, EmergingParams, SliceStep,
@@ -21,12 +22,13 @@ use trygg_analytics::hex::{self, LonLatProjection};
 use trygg_analytics::kde::{kde, kde_with, KdeParams};
 use trygg_analytics::selection::Selection;
 use trygg_analytics::study_area::{land_index, CellSystem, Neighbourhood, StudyArea};
+use trygg_analytics::window::day_range_utc;
 use trygg_crs::{Crs, Transformer};
-use trygg_model::time::stockholm_local;
 use trygg_model::NormCategory;
 use trygg_store::{EventView, Store};
 
 use crate::cli::SourceArg;
+use crate::output::Sink;
 
 /// `trygg query ...`.
 #[derive(Debug, Subcommand)]
@@ -208,8 +210,12 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub(crate) fn day_start(d: NaiveDate) -> i64 {
-    stockholm_local(d.and_time(chrono::NaiveTime::MIN)).timestamp()
+/// `--from`/`--to` as UTC bounds; a reversed range is an error.
+pub(crate) fn day_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    day_range_utc(from, to).context("--from/--to")
 }
 
 /// The library's selection from the arguments.
@@ -222,14 +228,12 @@ pub(crate) fn selection(
         .iter()
         .map(|c| c.parse::<NormCategory>())
         .collect::<Result<Vec<_>, _>>()?;
+    let (from_utc, to_utc) = day_range(range.and_then(|r| r.from), range.and_then(|r| r.to))?;
     Ok(Selection {
         sources: (!args.source.is_empty()).then(|| args.source.iter().map(|&s| s.into()).collect()),
         categories: (!categories.is_empty()).then_some(categories),
-        from_utc: range.and_then(|r| r.from).map(day_start),
-        to_utc: range
-            .and_then(|r| r.to)
-            .and_then(|d| d.succ_opt())
-            .map(day_start),
+        from_utc,
+        to_utc,
         hours: args.hours.as_deref().map(str::parse).transpose()?,
         weekdays: args.weekdays.as_deref().map(str::parse).transpose()?,
     })
@@ -266,8 +270,12 @@ pub(crate) struct Opened {
     pub(crate) view: EventView,
 }
 
-pub(crate) fn open(path: &Path) -> anyhow::Result<Opened> {
-    let store = Store::open(path)?;
+/// Opens the store of a query, after checking that its output is not the store.
+pub(crate) fn open(out: &OutputArgs) -> anyhow::Result<Opened> {
+    if let Some(path) = &out.out {
+        trygg_store::check_output_path(&out.store, path)?;
+    }
+    let store = Store::open(&out.store)?;
     let view = store.view()?;
     Ok(Opened { store, view })
 }
@@ -292,16 +300,52 @@ pub(crate) fn study_area(
         bail!("the store has no 'land' area layer (the study area of grids); load one with `trygg areas load --layer land`");
     }
     let index = land_index(&land);
+    let budget = budget()?;
     Ok(match cells.h3 {
-        Some(res) => StudyArea::h3(res, &index, proj)?,
-        None => StudyArea::square(SquareGrid::new(cells.grid)?, &index)?,
+        Some(res) => {
+            budget.check_cells(StudyArea::h3_candidates(res, &index).unwrap_or(0), "h3")?;
+            StudyArea::h3(res, &index, proj)?
+        }
+        None => {
+            let grid = SquareGrid::new(cells.grid)?;
+            budget.check_cells(
+                StudyArea::square_candidates(grid, &index).unwrap_or(0),
+                "grid",
+            )?;
+            StudyArea::square(grid, &index)?
+        }
     })
 }
 
+/// The resource budget of one request: the defaults, or what the environment
+/// variables `TRYGG_MAX_CELLS`, `TRYGG_MAX_CELL_SLICES`, `TRYGG_MAX_PERMUTATION_CELLS`
+/// and `TRYGG_MAX_AREAS` say (see docs/analytics.md).
+pub(crate) fn budget() -> anyhow::Result<Budget> {
+    let mut budget = Budget::default();
+    for (name, field) in [
+        ("TRYGG_MAX_CELLS", &mut budget.max_cells),
+        ("TRYGG_MAX_CELL_SLICES", &mut budget.max_cell_slices),
+        (
+            "TRYGG_MAX_PERMUTATION_CELLS",
+            &mut budget.max_permutation_cells,
+        ),
+        ("TRYGG_MAX_AREAS", &mut budget.max_areas),
+    ] {
+        if let Ok(text) = std::env::var(name) {
+            *field = text
+                .trim()
+                .parse()
+                .with_context(|| format!("{name}: '{text}' is not a whole number"))?;
+        }
+    }
+    Ok(budget)
+}
+
 fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let proj = Proj::new()?;
     let study = study_area(&opened, &args.cells, &proj)?;
+    budget()?.check_permutations(study.len(), args.permutations)?;
     let selection = selection(&args.selection, Some(&args.range))?;
     let events = selection.indices(&opened.view);
     let binned = match args.cells.h3 {
@@ -366,7 +410,7 @@ fn class_basis(cells: &CellArgs) -> ClassBasis {
 }
 
 fn run_change(args: &ChangeArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let proj = Proj::new()?;
     let study = study_area(&opened, &args.cells, &proj)?;
     let params = HotspotParams {
@@ -407,7 +451,7 @@ fn run_change(args: &ChangeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_emerging(args: &EmergingArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let proj = Proj::new()?;
     let study = study_area(&opened, &args.cells, &proj)?;
     let end = match args.end {
@@ -425,6 +469,7 @@ fn run_emerging(args: &EmergingArgs) -> anyhow::Result<ExitCode> {
         SliceArg::Week => SliceStep::Week,
         SliceArg::Month => SliceStep::Month,
     };
+    budget()?.check_cell_slices(study.len(), args.slices)?;
     let slices = slices_ending(step, end, args.slices)?;
     let selection = selection(&args.selection, None)?;
     let events = selection.indices(&opened.view);
@@ -487,7 +532,7 @@ fn write_cells<R: Serialize>(
     if out.format != QueryFormat::Csv {
         writeln!(w)?;
     }
-    w.flush()?;
+    w.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -539,13 +584,9 @@ pub(crate) fn wgs84_ring(
         .collect()
 }
 
-pub(crate) fn writer(out: &OutputArgs) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match &out.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
+/// The output of a query: checked before the store is opened (see [`open`]).
+pub(crate) fn writer(out: &OutputArgs) -> anyhow::Result<Sink> {
+    Sink::open(out.out.as_deref(), &out.store)
 }
 
 /// CSV of JSON rows (objects with the same keys in the same order); nulls are empty.

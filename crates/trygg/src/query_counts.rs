@@ -22,8 +22,8 @@ use trygg_model::{NormCategory, Source};
 use trygg_store::{EventFilter, Store, StoreError, StoredArea};
 
 use crate::query::{
-    open, selection, square_ring, study_area, wgs84_ring, write_csv, writer, CellArgs, Opened,
-    OutputArgs, Proj, QueryFormat, RangeArgs, SelectionArgs,
+    budget, day_range, open, selection, square_ring, study_area, wgs84_ring, write_csv, writer,
+    CellArgs, Opened, OutputArgs, Proj, QueryFormat, RangeArgs, SelectionArgs,
 };
 
 /// `trygg query counts`.
@@ -159,7 +159,7 @@ fn stat_row(
 
 /// Runs `trygg query counts`.
 pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let areas = layer_areas(&opened, &args.layer)?;
     let layer = layer(&opened.store, &args.layer, &areas)?;
     let period: Period = args.period.parse()?;
@@ -228,7 +228,7 @@ pub fn run_counts(args: &CountsArgs) -> anyhow::Result<ExitCode> {
     if args.out.format != QueryFormat::Csv {
         writeln!(w)?;
     }
-    w.flush()?;
+    w.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,6 +242,11 @@ fn layer_areas(opened: &Opened, name: &str) -> anyhow::Result<Vec<StoredArea>> {
     let size: f64 = size
         .parse()
         .with_context(|| format!("grid size in '{name}'"))?;
+    // A grid used as areas costs a polygon per cell: bounded before any is made.
+    let land = trygg_analytics::study_area::land_index(&opened.store.areas("land")?);
+    let grid = trygg_analytics::grid::SquareGrid::new(size)?;
+    let candidates = trygg_analytics::study_area::StudyArea::square_candidates(grid, &land);
+    budget()?.check_areas(candidates.unwrap_or(0), "layer")?;
     let cells = CellArgs {
         grid: size,
         h3: None,
@@ -323,7 +328,7 @@ fn one_area(opened: &Opened, args: &AreaArgs) -> anyhow::Result<Option<(AreaLaye
 
 /// Runs `trygg query matrix`.
 pub fn run_matrix(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let area = one_area(&opened, &args.area)?;
     let selection = selection(&args.selection, Some(&args.range))?;
     let m = hour_weekday(
@@ -347,7 +352,8 @@ pub fn run_matrix(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `trygg query trend`.
 pub fn run_trend(args: &TrendArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    day_range(Some(args.from), Some(args.to))?;
+    let opened = open(&args.out)?;
     let area = one_area(&opened, &args.area)?;
     let query = TrendQuery {
         kind: args.window.parse()?,
@@ -379,7 +385,7 @@ fn write_table<R: serde::Serialize>(
         }
         QueryFormat::Geojson => bail!("this result has no geometry: use --format csv or json"),
     }
-    w.flush()?;
+    w.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -404,7 +410,11 @@ fn responses(store: &Store, args: &SurveyArgs) -> anyhow::Result<(Vec<SurveyResp
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
-        let weight = text(&args.weight_field).and_then(|w| w.replace(',', ".").parse::<f64>().ok());
+        // Ingest validates weights; a store from before that rule (or a mapping
+        // without it) may still hold bad ones, which count as unreadable.
+        let weight = text(&args.weight_field)
+            .and_then(trygg_model::parse_decimal)
+            .filter(|w| *w >= 0.0);
         match (text(&args.round_field), e.stadsdel.as_deref(), weight) {
             (Some(round), Some(area), Some(weight)) => out.push(SurveyResponse {
                 round: round.to_owned(),
@@ -423,7 +433,7 @@ fn responses(store: &Store, args: &SurveyArgs) -> anyhow::Result<(Vec<SurveyResp
 
 /// Runs `trygg query survey`.
 pub fn run_survey(args: &SurveyArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out.store)?;
+    let opened = open(&args.out)?;
     let (responses, unreadable) = responses(&opened.store, args)?;
     if responses.is_empty() {
         bail!(
@@ -506,6 +516,6 @@ pub fn run_survey(args: &SurveyArgs) -> anyhow::Result<ExitCode> {
     if args.out.format != QueryFormat::Csv {
         writeln!(w)?;
     }
-    w.flush()?;
+    w.finish()?;
     Ok(ExitCode::SUCCESS)
 }

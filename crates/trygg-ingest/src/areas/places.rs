@@ -17,6 +17,8 @@
 
 use std::collections::HashMap;
 
+use trygg_model::names::{name_key, nfc};
+
 /// Other ways police texts name a stadsdel: (words as written, the stadsdel's name).
 const VARIANTS: [(&str, &str); 9] = [
     ("vasastan", "VASASTADEN"),
@@ -65,7 +67,8 @@ impl PlaceMatcher {
     pub fn new(names: &[&str]) -> PlaceMatcher {
         let mut phrases: Vec<Phrase> = Vec::new();
         let mut add = |text: &str, target: usize| {
-            let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+            let key = name_key(text);
+            let words: Vec<String> = key.split_whitespace().map(str::to_owned).collect();
             if words.is_empty() {
                 return;
             }
@@ -80,7 +83,7 @@ impl PlaceMatcher {
             add(name, target);
         }
         for (variant, name) in VARIANTS {
-            if let Some(target) = names.iter().position(|n| n.trim().to_uppercase() == name) {
+            if let Some(target) = names.iter().position(|n| name_key(n) == name_key(name)) {
                 add(variant, target);
             }
         }
@@ -163,6 +166,8 @@ fn phrase_matches(phrase: &Phrase, words: &[Word], i: usize) -> bool {
 
 /// The text's words: runs of letters and digits, hyphens inside a word included.
 fn words(text: &str) -> Vec<Word> {
+    // Composed first: a decomposed "A\u{308}" has a combining mark, not a letter.
+    let text = nfc(text);
     let mut out = Vec::new();
     let mut current = String::new();
     let mut flush = |current: &mut String| {
