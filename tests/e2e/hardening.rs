@@ -788,6 +788,7 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
              ALTER TABLE ingest_batches DROP COLUMN reverted_at;
              ALTER TABLE ingest_batches DROP COLUMN reverted_by;
              ALTER TABLE ingest_batches DROP COLUMN reverted_events;
+             ALTER TABLE events DROP COLUMN time_precision;
              UPDATE trygg_meta SET value = '1' WHERE key = 'schema_version';",
         )
         .expect("downgrade");

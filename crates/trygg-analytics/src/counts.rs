@@ -150,6 +150,9 @@ pub struct AreaPeriodTable {
     pub coverage: Vec<Coverage>,
     /// Stadsdel names on events that the layer does not know.
     pub unknown_stadsdelar: Vec<String>,
+    /// Matching events left out of an hour or weekday filter because their time
+    /// of day is not known (date-only times, long intervals).
+    pub left_out_imprecise_time: u64,
     counts: Vec<u64>,
 }
 
@@ -191,7 +194,7 @@ impl Serialize for AreaPeriodTable {
                     .collect()
             })
             .collect();
-        let mut s = serializer.serialize_struct("AreaPeriodTable", 9)?;
+        let mut s = serializer.serialize_struct("AreaPeriodTable", 10)?;
         s.serialize_field("layer", &self.layer)?;
         s.serialize_field("selection", &self.selection)?;
         s.serialize_field("group_by", &self.group_by)?;
@@ -200,6 +203,7 @@ impl Serialize for AreaPeriodTable {
         s.serialize_field("groups", &self.groups())?;
         s.serialize_field("coverage", &self.coverage)?;
         s.serialize_field("unknown_stadsdelar", &self.unknown_stadsdelar)?;
+        s.serialize_field("left_out_imprecise_time", &self.left_out_imprecise_time)?;
         s.serialize_field("counts", &nested)?;
         s.end()
     }
@@ -212,7 +216,7 @@ fn count_into(
     series: &PeriodSeries,
     selection: &Selection,
     group_by: GroupBy,
-) -> (Vec<u64>, Vec<Coverage>) {
+) -> (Vec<u64>, Vec<Coverage>, u64) {
     let na = bound.layer().areas().len();
     let ng = group_by.len();
     let mut counts = vec![0u64; series.len() * na * ng];
@@ -241,7 +245,7 @@ fn count_into(
             }
         }
     });
-    (counts, coverage)
+    (counts, coverage, matcher.left_out())
 }
 
 /// Counts per area of `layer` × period of `series` × group of the matching events
@@ -254,7 +258,7 @@ pub fn area_period_counts(
     group_by: GroupBy,
 ) -> AreaPeriodTable {
     let bound = layer.bind(view);
-    let (counts, coverage) = count_into(view, &bound, series, selection, group_by);
+    let (counts, coverage, left_out) = count_into(view, &bound, series, selection, group_by);
     AreaPeriodTable {
         layer: layer.name().to_owned(),
         selection: selection.clone(),
@@ -263,6 +267,7 @@ pub fn area_period_counts(
         areas: layer.areas().to_vec(),
         coverage,
         unknown_stadsdelar: bound.unknown_stadsdelar().to_vec(),
+        left_out_imprecise_time: left_out,
         counts,
     }
 }
@@ -453,6 +458,9 @@ pub struct AreaCounts {
     pub coverage: Coverage,
     /// Stadsdel names on events that the layer does not know.
     pub unknown_stadsdelar: Vec<String>,
+    /// Matching events left out of an hour or weekday filter because their time
+    /// of day is not known (date-only times, long intervals).
+    pub left_out_imprecise_time: u64,
     /// Stadsdelar a division layer could not map.
     pub unmapped_stadsdelar: Vec<String>,
 }
@@ -514,9 +522,9 @@ pub fn area_counts(
     };
     // Each is a one-period series, so its coverage is the first (only) entry.
     let first = |c: Vec<Coverage>| c.first().copied().unwrap_or_default();
-    let (now, coverage) = count(period);
-    let (prev, prev_coverage) = count(previous);
-    let (back, back_coverage) = count(year_earlier);
+    let (now, coverage, left_out) = count(period);
+    let (prev, prev_coverage, _) = count(previous);
+    let (back, back_coverage, _) = count(year_earlier);
     let (coverage, prev_coverage, back_coverage) =
         (first(coverage), first(prev_coverage), first(back_coverage));
     let ng = group_by.len();
@@ -598,6 +606,7 @@ pub fn area_counts(
         areas,
         municipality,
         coverage,
+        left_out_imprecise_time: left_out,
         unknown_stadsdelar: bound.unknown_stadsdelar().to_vec(),
         unmapped_stadsdelar: layer.unmapped_stadsdelar().to_vec(),
     })

@@ -583,9 +583,9 @@ where
     for_each_point(view, events, &mut summary, |i, x, y, summary| {
         let Some(s) = event_slice(view.time(i)) else {
             outside_slices += 1;
-            return;
+            return Ok(());
         };
-        match locator.locate(x, y) {
+        match locator.locate(x, y)? {
             Some(c) => {
                 counts[s * n_cells + c as usize] += 1;
                 binned[s] += 1;
@@ -593,6 +593,7 @@ where
             }
             None => summary.outside_study_area += 1,
         }
+        Ok(())
     })?;
 
     // 2. Gi* per slice (slices in parallel).

@@ -250,12 +250,13 @@ where
     let mut summary = BinningSummary::default();
     let mut points = Vec::new();
     for_each_point(view, events, &mut summary, |_, x, y, s| {
-        if locator.locate(x, y).is_some() {
+        if locator.locate(x, y)?.is_some() {
             s.binned += 1;
         } else {
             s.outside_study_area += 1;
         }
         points.push((x, y));
+        Ok(())
     })?;
     let targets: Vec<(f64, f64)> = study.cells().iter().map(|c| (c.x, c.y)).collect();
     let density = density_at(&points, &targets, params.bandwidth_m)?;

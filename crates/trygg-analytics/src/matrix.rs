@@ -2,6 +2,7 @@
 //! local time: when in the week things happen, optionally within one area.
 
 use serde::Serialize;
+use trygg_model::TimePrecision;
 use trygg_store::EventView;
 
 use crate::areas::{AreaLayer, Assignment};
@@ -25,6 +26,9 @@ pub struct HourWeekdayMatrix {
     pub by_weekday: [u64; 7],
     /// All counted events.
     pub total: u64,
+    /// Matching events left out because their time of day is not known (date-only
+    /// times and long intervals): a date is not an event at midnight.
+    pub left_out_imprecise_time: u64,
     /// Column labels.
     pub weekdays: [&'static str; 7],
 }
@@ -40,11 +44,17 @@ pub fn hour_weekday(
     let mut counts = [[0u64; 7]; 24];
     let mut clock = LocalClock::new();
     let bound = area.map(|(layer, k)| (layer.bind(view), k));
-    selection.matcher().for_each(view, 0..view.len(), |i| {
+    let mut left_out = 0u64;
+    let mut matcher = selection.matcher();
+    matcher.for_each(view, 0..view.len(), |i| {
         if let Some((b, k)) = &bound {
             if b.assign(i) != Assignment::Area(*k) {
                 return;
             }
+        }
+        if view.time_precision(i) != TimePrecision::Exact {
+            left_out += 1;
+            return;
         }
         let local = clock.local(view.time(i));
         if let Some(cell) = counts
@@ -74,6 +84,7 @@ pub fn hour_weekday(
         by_hour,
         by_weekday,
         total: by_hour.iter().sum(),
+        left_out_imprecise_time: left_out + matcher.left_out(),
         weekdays: WEEKDAYS,
     }
 }
@@ -87,6 +98,61 @@ mod tests {
     use rand_pcg::Pcg64;
     use trygg_model::{NormCategory, Precision, Source};
     use trygg_store::EventViewBuilder;
+
+    #[test]
+    fn regression_date_only_times_do_not_fill_midnight() {
+        // 2024-03-05 00:00 and 21:30 Stockholm time (UTC+1).
+        let midnight = 1_709_593_200;
+        let mut b = EventViewBuilder::new((600_000.0, 6_500_000.0));
+        let event = |t, to, time_precision| trygg_store::ViewEvent {
+            t,
+            to,
+            time_precision,
+            x: 670_000.0,
+            y: 6_580_000.0,
+            source: Source::Crimes,
+            category_norm: NormCategory::Burglary,
+            precision: Precision::Exact,
+            category: "Inbrott",
+            stadsdel: None,
+        };
+        for _ in 0..3 {
+            b.push_event(&event(midnight, None, TimePrecision::Date));
+        }
+        b.push_event(&event(
+            midnight + 79_200,
+            Some(midnight + 100_000),
+            TimePrecision::Interval,
+        ));
+        b.push_event(&event(midnight + 77_400, None, TimePrecision::Exact));
+        let view = b.build();
+        let m = hour_weekday(&view, &Selection::all(), None);
+        assert_eq!(m.total, 1, "only the exact time is placed in the week");
+        assert_eq!(m.counts[21][1], 1, "Tuesday 21:30");
+        assert_eq!(m.by_hour[0], 0, "nothing invented at midnight");
+        assert_eq!(m.left_out_imprecise_time, 4);
+        // An hour filter leaves them out too, and says so.
+        let night = Selection {
+            hours: Some("0-24".parse().expect("valid")),
+            ..Selection::all()
+        };
+        let mut matcher = night.matcher();
+        let mut n = 0;
+        matcher.for_each(&view, 0..view.len(), |_| n += 1);
+        assert_eq!(
+            (n, matcher.left_out()),
+            (5, 0),
+            "a full day filters nothing"
+        );
+        let evening = Selection {
+            hours: Some("18-24".parse().expect("valid")),
+            ..Selection::all()
+        };
+        let (hits, left_out) = evening.indices_and_left_out(&view);
+        assert_eq!((hits.len(), left_out), (1, 4));
+        // Without an hour filter every event counts.
+        assert_eq!(Selection::all().count(&view), 5);
+    }
 
     #[test]
     fn matrix_agrees_with_chrono_tz() {

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use chrono::{Offset, TimeZone, Weekday};
 use chrono_tz::Europe::Stockholm;
 use serde::{Serialize, Serializer};
-use trygg_model::{NormCategory, Source};
+use trygg_model::{NormCategory, Source, TimePrecision};
 use trygg_store::EventView;
 
 /// An error from reading a filter.
@@ -227,11 +227,12 @@ pub(crate) fn ser_categories<S: Serializer>(
         .serialize(serializer)
 }
 
-/// What to count. Every filter is optional (`None` keeps everything); an empty list
-/// of sources or categories keeps nothing.
+/// What to count. Every filter is optional (`None` keeps everything, except that no
+/// `sources` means the incident sources, [`Source::INCIDENTS`]: the survey counts
+/// only when named); an empty list of sources or categories keeps nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Selection {
-    /// Only these sources.
+    /// Only these sources (`None`: the incident sources, survey excluded).
     #[serde(serialize_with = "ser_sources")]
     pub sources: Option<Vec<Source>>,
     /// Only these normalised categories.
@@ -260,9 +261,14 @@ impl Selection {
 
     /// A matcher for this selection (masks precomputed; it owns a [`LocalClock`]).
     pub fn matcher(&self) -> Matcher {
-        let source_mask = self.sources.as_ref().map_or(u32::MAX, |list| {
-            list.iter().fold(0, |m, s| m | bit(s.code()))
-        });
+        // No sources named means the incident sources: survey answers and marked
+        // places are never counted as incidents unless asked for by name.
+        let source_mask = self
+            .sources
+            .as_deref()
+            .unwrap_or(&Source::INCIDENTS)
+            .iter()
+            .fold(0, |m, s| m | bit(s.code()));
         let category_mask = self.categories.as_ref().map_or(u32::MAX, |list| {
             list.iter().fold(0, |m, c| m | bit(c.code()))
         });
@@ -276,16 +282,24 @@ impl Selection {
             from_utc: self.from_utc,
             to_utc: self.to_utc,
             clock: LocalClock::new(),
+            left_out: 0,
         }
     }
 
     /// The view indices of matching events, ascending.
     pub fn indices(&self, view: &EventView) -> Vec<u32> {
+        self.indices_and_left_out(view).0
+    }
+
+    /// The view indices of matching events, and how many were left out for an
+    /// unknown time of day (see [`Matcher::left_out`]).
+    pub fn indices_and_left_out(&self, view: &EventView) -> (Vec<u32>, u64) {
         let mut out = Vec::new();
-        self.matcher().for_each(view, 0..view.len(), |i| {
+        let mut matcher = self.matcher();
+        matcher.for_each(view, 0..view.len(), |i| {
             out.push(u32::try_from(i).unwrap_or(u32::MAX));
         });
-        out
+        (out, matcher.left_out())
     }
 
     /// The number of matching events.
@@ -316,9 +330,17 @@ pub struct Matcher {
     from_utc: Option<i64>,
     to_utc: Option<i64>,
     clock: LocalClock,
+    left_out: u64,
 }
 
 impl Matcher {
+    /// Events that matched everything else but were left out because an hour or
+    /// weekday filter applies and their time of day is not known (a date-only time
+    /// or a long interval: see [`trygg_model::TimePrecision`]).
+    pub fn left_out(&self) -> u64 {
+        self.left_out
+    }
+
     /// Whether event `i` of `view` matches (time range included).
     #[inline]
     pub fn matches(&mut self, view: &EventView, i: usize) -> bool {
@@ -338,6 +360,10 @@ impl Matcher {
             return false;
         }
         if self.needs_clock {
+            if view.time_precision(i) != TimePrecision::Exact {
+                self.left_out += 1;
+                return false;
+            }
             let local = self.clock.local(view.time(i));
             return self.hours & (1 << local.hour) != 0
                 && self.weekdays & (1 << local.weekday) != 0;
@@ -676,6 +702,16 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(none.count(&view), 0);
-        assert_eq!(Selection::all().count(&view), view.len() as u64);
+        // No filters keep every incident, and no survey row.
+        let incidents = (0..view.len())
+            .filter(|&i| view.source(i) != Source::Survey)
+            .count() as u64;
+        assert!(incidents < view.len() as u64);
+        assert_eq!(Selection::all().count(&view), incidents);
+        let survey = Selection {
+            sources: Some(vec![Source::Survey]),
+            ..Selection::default()
+        };
+        assert_eq!(survey.count(&view), view.len() as u64 - incidents);
     }
 }

@@ -171,7 +171,7 @@ pub struct BinningSummary {
     /// Point events counted in a study cell.
     pub binned: u64,
     /// Point events whose cell is not in the study area (its centre is in water or
-    /// outside the land layer), or whose lon/lat conversion failed.
+    /// outside the land layer).
     pub outside_study_area: u64,
     /// Events excluded because their location is only a stadsdel or the
     /// municipality (sum of the two fields below).
@@ -264,16 +264,20 @@ pub(crate) enum Locator<'a> {
 }
 
 impl Locator<'_> {
+    /// The study cell of a point, `None` when it is in no study cell; a failed
+    /// projection is an error, not a point outside the study area.
     #[inline]
-    pub(crate) fn locate(&self, x: f64, y: f64) -> Option<u32> {
-        match self {
+    pub(crate) fn locate(&self, x: f64, y: f64) -> Result<Option<u32>, StudyAreaError> {
+        Ok(match self {
             Locator::Dense(grid, d) => d.get(grid.cell_of(x, y)),
             Locator::Map(grid, map) => map.get(&grid.cell_of(x, y)).copied(),
             Locator::H3(res, map, proj) => {
-                let (lon, lat) = proj.to_lon_lat(x, y)?;
-                map.get(&hex::cell_at(lon, lat, *res)?).copied()
+                let (lon, lat) = proj
+                    .to_lon_lat(x, y)
+                    .ok_or(StudyAreaError::ProjectionFailed)?;
+                hex::cell_at(lon, lat, *res).and_then(|c| map.get(&c).copied())
             }
-        }
+        })
     }
 }
 
@@ -490,7 +494,7 @@ impl StudyArea {
         y: f64,
         proj: Option<&dyn LonLatProjection>,
     ) -> Result<Option<usize>, StudyAreaError> {
-        Ok(self.locator(proj)?.locate(x, y).map(|i| i as usize))
+        Ok(self.locator(proj)?.locate(x, y)?.map(|i| i as usize))
     }
 
     /// Counts point events per square study cell. `events` are indexes into `view`
@@ -529,18 +533,16 @@ impl StudyArea {
         let locator = self.locator(proj)?;
         let mut counts = vec![0u32; self.len()];
         let mut summary = BinningSummary::default();
-        for_each_point(
-            view,
-            events,
-            &mut summary,
-            |_, x, y, summary| match locator.locate(x, y) {
+        for_each_point(view, events, &mut summary, |_, x, y, summary| {
+            match locator.locate(x, y)? {
                 Some(c) => {
                     counts[c as usize] += 1;
                     summary.binned += 1;
                 }
                 None => summary.outside_study_area += 1,
-            },
-        )?;
+            }
+            Ok(())
+        })?;
         Ok(BinnedCounts { counts, summary })
     }
 
@@ -606,7 +608,7 @@ pub(crate) fn for_each_point<I, F>(
 ) -> Result<(), StudyAreaError>
 where
     I: IntoIterator<Item = u32>,
-    F: FnMut(usize, f64, f64, &mut BinningSummary),
+    F: FnMut(usize, f64, f64, &mut BinningSummary) -> Result<(), StudyAreaError>,
 {
     let len = view.len();
     let mut local = BinningSummary::default();
@@ -627,7 +629,7 @@ where
             }
             Precision::Exact | Precision::Address | Precision::Street => {
                 let (x, y) = view.xy(i);
-                f(i, x, y, &mut local);
+                f(i, x, y, &mut local)?;
             }
         }
     }

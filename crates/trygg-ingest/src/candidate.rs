@@ -62,6 +62,8 @@ pub struct Candidate {
     pub category_norm: NormCategory,
     /// Where it happened, unresolved.
     pub location: RawLocation,
+    /// How precisely the time of day is known.
+    pub time_precision: trygg_model::TimePrecision,
     /// A local time of the row in a daylight-saving gap or repeated hour, and so
     /// read by the documented rule ([`trygg_model::time::stockholm_local`]).
     pub time_note: Option<trygg_model::time::LocalNote>,

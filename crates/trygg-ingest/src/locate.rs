@@ -85,16 +85,13 @@ fn property(area: &StoredArea, key: &str) -> Option<Arc<str>> {
 }
 
 impl Locator {
-    /// Builds a locator from the store's `stadsdel` layer, extent and municipality.
-    /// Without a stored extent, the stadsdelar's bounds grown by 5 km are used; with
-    /// neither, every point is accepted and flagged as outside all areas.
+    /// Builds a locator from the store's `stadsdel` layer, study extent
+    /// ([`Store::study_extent`]) and municipality. Without either, every point is
+    /// accepted and flagged as outside all areas.
     pub fn from_store(store: &Store) -> Result<Locator, LocatorError> {
         let areas = store.areas(STADSDEL_LAYER)?;
         let index = AreaIndex::new(&areas.iter().map(|a| a.geometry.clone()).collect::<Vec<_>>());
-        let extent = match store.extent()? {
-            Some(e) => Some(e),
-            None => index.bounds().map(|b| b.expanded(5_000.0)),
-        };
+        let extent = store.study_extent()?;
         let stadsdelar: Vec<Stadsdel> = areas
             .iter()
             .map(|a| Stadsdel {

@@ -396,6 +396,7 @@ impl Runner<'_> {
                     source_id: c.source_id,
                     occurred_at: c.occurred_at,
                     occurred_to: c.occurred_to,
+                    time_precision: c.time_precision,
                     reported_at: c.reported_at,
                     category: c.category,
                     category_norm: c.category_norm,

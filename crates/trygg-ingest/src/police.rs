@@ -279,6 +279,7 @@ fn event(row: u64, value: &Value, raw: &str) -> Result<Parsed, Failure> {
             location_name,
             text: summary,
         },
+        time_precision: trygg_model::TimePrecision::Exact,
         time_note,
         attributes: raw.to_owned(),
         raw: raw.to_owned(),

@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta};
 use std::ops::RangeInclusive;
 
 use trygg_model::time::{plausible_years, LocalNote};
-use trygg_model::{NormCategory, Precision};
+use trygg_model::{NormCategory, Precision, TimePrecision};
 
 use crate::candidate::{Candidate, RawLocation};
 use crate::mapping::{parse_point_precision, Mapping};
@@ -58,6 +58,7 @@ pub(crate) struct Core {
     pub(crate) category: String,
     pub(crate) category_norm: NormCategory,
     pub(crate) location: RawLocation,
+    pub(crate) time_precision: TimePrecision,
     pub(crate) time_note: Option<LocalNote>,
 }
 
@@ -72,12 +73,20 @@ impl Core {
             category: self.category,
             category_norm: self.category_norm,
             location: self.location,
+            time_precision: self.time_precision,
             time_note: self.time_note,
             attributes,
             raw,
         }
     }
 }
+
+/// A row's time: start, optional end, and how precisely the time of day is known.
+type Interval = (
+    DateTime<FixedOffset>,
+    Option<DateTime<FixedOffset>>,
+    TimePrecision,
+);
 
 /// Classifier results are cached per distinct category text up to this many texts.
 const NORM_CACHE_LIMIT: usize = 4096;
@@ -152,7 +161,7 @@ impl<'m> RowBuilder<'m> {
     ) -> Result<Core, Fail> {
         let source_id = self.source_id(fields)?;
         self.clock.take_note();
-        let (occurred_at, occurred_to) = self.interval(fields)?;
+        let (occurred_at, occurred_to, time_precision) = self.interval(fields)?;
         let reported_at = self.reported(fields)?;
         let location = self.location(fields, point)?;
         let (category, category_norm) = self.category(fields)?;
@@ -168,6 +177,7 @@ impl<'m> RowBuilder<'m> {
             category,
             category_norm,
             location,
+            time_precision,
             time_note: self.clock.take_note(),
         })
     }
@@ -203,10 +213,7 @@ impl<'m> RowBuilder<'m> {
         Ok(id)
     }
 
-    fn interval<F: Fields + ?Sized>(
-        &mut self,
-        fields: &F,
-    ) -> Result<(DateTime<FixedOffset>, Option<DateTime<FixedOffset>>), Fail> {
+    fn interval<F: Fields + ?Sized>(&mut self, fields: &F) -> Result<Interval, Fail> {
         let spec = &self.mapping_ref().time;
         // Fast path: a [date, time] column pair read without joining the texts.
         let pair = match spec.interval_separator {
@@ -250,7 +257,14 @@ impl<'m> RowBuilder<'m> {
                 ));
             }
         }
-        Ok((start, end))
+        let date_only = matches!(
+            start_stamp,
+            Stamp::Local {
+                date_only: true,
+                ..
+            }
+        );
+        Ok((start, end, TimePrecision::of(date_only, start, end)))
     }
 
     /// Reads the start from its text, splitting off an inline interval end.

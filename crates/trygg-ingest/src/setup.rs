@@ -11,9 +11,8 @@ use trygg_store::{AreaLayer, NewStore, Store, StoreError, StoredArea};
 use crate::areas::{read_area_file, stockholm_default, AreaError, AreaFeature, ReadOptions};
 use crate::locate::MUNICIPALITY_KEY;
 
-/// Margin around the stadsdelar that still counts as the study extent: points in
-/// it but in no stadsdel are kept and flagged, points beyond it rejected.
-pub const EXTENT_MARGIN_M: f64 = 5_000.0;
+/// Margin around the stadsdelar that still counts as the study extent.
+pub const EXTENT_MARGIN_M: f64 = trygg_model::Extent::STUDY_MARGIN_M;
 
 /// An error setting up a store or loading areas.
 #[derive(Debug, thiserror::Error)]

@@ -83,6 +83,75 @@ impl FromStr for Precision {
     }
 }
 
+/// How precisely an event's time of day is known. Hour-of-day filters and the
+/// hour × weekday matrix use only [`TimePrecision::Exact`] times and report how many
+/// others they left out: a date-only time is not an event at midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimePrecision {
+    /// A clock time, with no interval or one of at most [`TimePrecision::EXACT_SPAN_S`].
+    Exact,
+    /// A from–to interval longer than that: the time of day is uncertain.
+    Interval,
+    /// Only a date: the time of day is unknown (stored as local midnight).
+    Date,
+}
+
+impl TimePrecision {
+    /// All time precisions (the order of their `u8` codes).
+    pub const ALL: [TimePrecision; 3] = [
+        TimePrecision::Exact,
+        TimePrecision::Interval,
+        TimePrecision::Date,
+    ];
+
+    /// The longest interval (seconds) whose start still counts as the time of day.
+    pub const EXACT_SPAN_S: i64 = 3_600;
+
+    /// The precision of a time with a clock time (or not) and an optional end.
+    pub fn of(
+        date_only: bool,
+        start: DateTime<FixedOffset>,
+        end: Option<DateTime<FixedOffset>>,
+    ) -> TimePrecision {
+        if date_only {
+            TimePrecision::Date
+        } else if end.is_some_and(|e| (e - start).num_seconds() > TimePrecision::EXACT_SPAN_S) {
+            TimePrecision::Interval
+        } else {
+            TimePrecision::Exact
+        }
+    }
+
+    /// The stable name used in the store and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimePrecision::Exact => "exact",
+            TimePrecision::Interval => "interval",
+            TimePrecision::Date => "date",
+        }
+    }
+
+    /// A compact code for columnar storage (index into [`TimePrecision::ALL`]).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl FromStr for TimePrecision {
+    type Err = ParseEnumError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TimePrecision::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ParseEnumError {
+                kind: "time precision",
+                value: s.to_owned(),
+                expected: TimePrecision::ALL.map(TimePrecision::as_str).join(", "),
+            })
+    }
+}
+
 /// The areas an event was assigned to at ingest.
 ///
 /// Names are shared (`Arc<str>`) because millions of events point at a hundred areas.
@@ -110,6 +179,8 @@ pub struct Event {
     pub occurred_at: DateTime<FixedOffset>,
     /// End of the interval when the source gives a from-to interval.
     pub occurred_to: Option<DateTime<FixedOffset>>,
+    /// How precisely the time of day is known.
+    pub time_precision: TimePrecision,
     /// When the source reported or published it, if known.
     pub reported_at: Option<DateTime<FixedOffset>>,
     /// The source's own category text (e.g. a police event type or a crime code).

@@ -16,6 +16,10 @@ pub struct Extent {
 }
 
 impl Extent {
+    /// Margin around the stadsdelar that still counts as the study extent: points
+    /// in it but in no stadsdel are kept and flagged, points beyond it rejected.
+    pub const STUDY_MARGIN_M: f64 = 5_000.0;
+
     /// Whether the point lies inside or on the border of the rectangle.
     pub fn contains(&self, x: f64, y: f64) -> bool {
         x >= self.min_x && x <= self.max_x && y >= self.min_y && y <= self.max_y

@@ -13,7 +13,8 @@ pub mod time;
 
 pub use category::NormCategory;
 pub use event::{
-    clip_middle, AreaAssignment, Event, Precision, Rejection, MAX_RAW_BYTES, MAX_REASON_CHARS,
+    clip_middle, AreaAssignment, Event, Precision, Rejection, TimePrecision, MAX_RAW_BYTES,
+    MAX_REASON_CHARS,
 };
 pub use extent::Extent;
 pub use source::Source;

@@ -41,6 +41,22 @@ impl Source {
         }
     }
 
+    /// The sources whose records are incidents (things that happened somewhere at
+    /// some time): all but the survey, whose rows are answers and marked places.
+    /// A selection that names no source means these; the survey only counts when
+    /// asked for by name.
+    pub const INCIDENTS: [Source; 4] = [
+        Source::PoliceEvents,
+        Source::Crimes,
+        Source::Shootings,
+        Source::Fires,
+    ];
+
+    /// Whether records of this source are incidents (see [`Source::INCIDENTS`]).
+    pub fn is_incident(self) -> bool {
+        self != Source::Survey
+    }
+
     /// A compact code for columnar storage (index into [`Source::ALL`]).
     pub fn code(self) -> u8 {
         self as u8

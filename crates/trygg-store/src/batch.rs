@@ -8,7 +8,9 @@ use trygg_model::{Event, Rejection, Source};
 
 use crate::error::StoreError;
 use crate::geom;
-use crate::store::{grow, grow_contents_extent, now_rfc3339, Store, STORE_SRS_ID};
+use crate::store::{
+    bump_data_version, grow, grow_contents_extent, now_rfc3339, Store, STORE_SRS_ID,
+};
 
 /// What a batch is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,8 +84,8 @@ const INSERT_REJECTION: &str =
 
 const INSERT_EVENT: &str = "INSERT INTO events (geom, source, source_id, occurred_at, occurred_to, occurred_utc,
     reported_at, category, category_norm, precision, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023,
-    outside_areas, batch_id, attributes)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+    outside_areas, batch_id, attributes, time_precision)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
     ON CONFLICT (source, source_id) DO NOTHING";
 
 fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
@@ -154,6 +156,7 @@ impl Batch<'_> {
                 e.areas.outside_areas,
                 self.id,
                 e.attributes,
+                e.time_precision.as_str(),
             ])
             .map_err(|err| Self::sql(&self.path, err))?;
         if changed == 0 {
@@ -228,6 +231,7 @@ impl Batch<'_> {
             )
             .map_err(sql)?;
         grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
+        bump_data_version(self.conn, false).map_err(sql)?;
         self.conn.execute_batch("COMMIT").map_err(sql)?;
         self.done = true;
         Ok(self.id)
@@ -267,6 +271,7 @@ impl Store {
             params![now_rfc3339(), by, i64::try_from(removed).unwrap_or(i64::MAX), id],
         )
         .map_err(sql)?;
+        bump_data_version(&tx, true).map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(removed as u64)
     }

@@ -206,7 +206,10 @@ pub fn check_output_path(store: &Path, out: &Path) -> Result<(), StoreError> {
     };
     let store_canon = canonical(store);
     let out_canon = canonical(out);
-    let mut protected: Vec<PathBuf> = vec![store_canon.clone()];
+    let mut protected: Vec<PathBuf> = vec![
+        store_canon.clone(),
+        crate::view_file::view_file_path(&store_canon),
+    ];
     protected.extend(SIDE_SUFFIXES.iter().map(|s| with_suffix(&store_canon, s)));
     if protected.contains(&out_canon) {
         return Err(refuse());

@@ -14,11 +14,20 @@ pub const SCHEMA_VERSION: &str = "2";
 pub const MIGRATIONS: [(&str, &str); 1] = [(
     "1",
     // 2: batches can be reverted (who, when, how many events went), and carry
-    // notes on how their times were read (daylight-saving gaps and repeats).
+    // notes on how their times were read (daylight-saving gaps and repeats);
+    // events carry their time precision. Version 1 kept none, so it is inferred as
+    // ingest made it: a local midnight start whose end (if any) is 23:59:59 came
+    // from a date-only time; a longer interval than an hour is an interval.
     "ALTER TABLE ingest_batches ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';
      ALTER TABLE ingest_batches ADD COLUMN reverted_at TEXT;
      ALTER TABLE ingest_batches ADD COLUMN reverted_by TEXT;
-     ALTER TABLE ingest_batches ADD COLUMN reverted_events INTEGER;",
+     ALTER TABLE ingest_batches ADD COLUMN reverted_events INTEGER;
+     ALTER TABLE events ADD COLUMN time_precision TEXT NOT NULL DEFAULT 'exact';
+     UPDATE events SET time_precision = 'interval'
+       WHERE occurred_to IS NOT NULL AND unixepoch(occurred_to) - occurred_utc > 3600;
+     UPDATE events SET time_precision = 'date'
+       WHERE substr(occurred_at, 11, 9) = 'T00:00:00'
+         AND (occurred_to IS NULL OR substr(occurred_to, 11, 9) = 'T23:59:59');",
 )];
 
 const WKT_3006: &str = r#"PROJCS["SWEREF99 TM",GEOGCS["SWEREF99",DATUM["SWEREF99",SPHEROID["GRS 1980",6378137,298.257222101,AUTHORITY["EPSG","7019"]],AUTHORITY["EPSG","6619"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4619"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AUTHORITY["EPSG","3006"]]"#;
@@ -69,7 +78,8 @@ CREATE TABLE rejected_rows (
 CREATE TABLE events (
   fid INTEGER PRIMARY KEY, geom POINT NOT NULL,
   source TEXT NOT NULL, source_id TEXT NOT NULL,
-  occurred_at TEXT NOT NULL, occurred_to TEXT, occurred_utc INTEGER NOT NULL, reported_at TEXT,
+  occurred_at TEXT NOT NULL, occurred_to TEXT, occurred_utc INTEGER NOT NULL,
+  time_precision TEXT NOT NULL DEFAULT 'exact', reported_at TEXT,
   category TEXT NOT NULL, category_norm TEXT NOT NULL, precision TEXT NOT NULL,
   stadsdel TEXT, stadsdelsomrade_2020 TEXT, stadsdelsomrade_2023 TEXT,
   outside_areas BOOLEAN NOT NULL, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),

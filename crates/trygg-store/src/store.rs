@@ -10,6 +10,7 @@ use trygg_model::Extent;
 use crate::create::NewStore;
 use crate::error::StoreError;
 use crate::geom;
+use crate::meta;
 use crate::schema;
 
 /// An open store.
@@ -207,16 +208,41 @@ impl Store {
             .map_err(|e| self.sql(e))
     }
 
-    /// Sets a metadata value.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO trygg_meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .map(drop)
-            .map_err(|e| self.sql(e))
+    /// Sets a metadata value (and counts it as a change of the store's data).
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO trygg_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map_err(sql)?;
+        bump_data_version(&tx, false).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// The store's data version: a counter every committed change of its data
+    /// (a batch, a revert, areas, population, metadata) increments in the same
+    /// transaction, so a reader holding version N knows whether what it loaded is
+    /// still current with one cheap query, whichever process wrote.
+    pub fn data_version(&self) -> Result<u64, StoreError> {
+        self.version_key(meta::DATA_VERSION)
+    }
+
+    /// The data version at which events last changed other than by appending (a
+    /// revert): a snapshot of version N may be extended with the events added
+    /// since only while this is at most N.
+    pub fn rewritten_version(&self) -> Result<u64, StoreError> {
+        self.version_key(meta::REWRITTEN_VERSION)
+    }
+
+    fn version_key(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// The study extent events must lie in (EPSG:3006), if configured.
@@ -244,8 +270,32 @@ impl Store {
         }
     }
 
+    /// The study extent in force, the one rule every reader uses: the stored
+    /// extent, else the `stadsdel` layer's bounds grown by
+    /// [`Extent::STUDY_MARGIN_M`], else `None` (a store without areas).
+    pub fn study_extent(&self) -> Result<Option<Extent>, StoreError> {
+        if let Some(e) = self.extent()? {
+            return Ok(Some(e));
+        }
+        let mut bounds = None;
+        for area in self.areas("stadsdel")? {
+            for c in area.geometry.0.iter().flat_map(|p| p.exterior().0.iter()) {
+                grow(&mut bounds, c.x, c.y);
+            }
+        }
+        Ok(bounds.map(|[min_x, min_y, max_x, max_y]| {
+            Extent {
+                min_x,
+                min_y,
+                max_x,
+                max_y,
+            }
+            .expanded(Extent::STUDY_MARGIN_M)
+        }))
+    }
+
     /// Sets the study extent.
-    pub fn set_extent(&self, e: &Extent) -> Result<(), StoreError> {
+    pub fn set_extent(&mut self, e: &Extent) -> Result<(), StoreError> {
         self.set_meta(
             "extent",
             &format!("{},{},{},{}", e.min_x, e.min_y, e.max_x, e.max_y),
@@ -324,6 +374,7 @@ impl Store {
             }
         }
         grow_contents_extent(&tx, "areas", bounds).map_err(sql)?;
+        bump_data_version(&tx, false).map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -414,6 +465,7 @@ impl Store {
                 .map_err(sql)?;
             }
         }
+        bump_data_version(&tx, false).map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -440,6 +492,25 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
+}
+
+/// Increments the data version inside the caller's transaction; `rewrite` marks
+/// a change that removed or altered stored events (not an append).
+pub(crate) fn bump_data_version(conn: &Connection, rewrite: bool) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO trygg_meta (key, value) VALUES (?1, '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [meta::DATA_VERSION],
+    )?;
+    if rewrite {
+        conn.execute(
+            "INSERT INTO trygg_meta (key, value)
+             SELECT ?1, value FROM trygg_meta WHERE key = ?2
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [meta::REWRITTEN_VERSION, meta::DATA_VERSION],
+        )?;
+    }
+    Ok(())
 }
 
 /// Applies every migration from `version` on, and records the new version, in one

@@ -15,6 +15,7 @@ fn event(id: u32, x: f64, y: f64, precision: Precision, at: &str) -> Event {
         source_id: format!("c{id}"),
         occurred_at: DateTime::parse_from_rfc3339(at).expect("test time"),
         occurred_to: None,
+        time_precision: trygg_model::TimePrecision::Exact,
         reported_at: None,
         category: if id.is_multiple_of(2) {
             "Misshandel".into()
@@ -336,7 +337,7 @@ fn a_new_store_is_invisible_until_persisted_and_gone_if_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("n.gpkg");
     {
-        let pending = Store::begin_create(&path).expect("begin");
+        let mut pending = Store::begin_create(&path).expect("begin");
         pending.set_meta("k", "v").expect("meta");
         assert!(!path.exists(), "nothing under the name before persist");
     }
@@ -366,7 +367,7 @@ fn a_new_store_is_invisible_until_persisted_and_gone_if_dropped() {
     drop(other);
     assert!(matches!(pending.persist(), Err(StoreError::Exists(_))));
     std::fs::remove_file(&path).expect("remove");
-    let pending = Store::begin_create(&path).expect("begin");
+    let mut pending = Store::begin_create(&path).expect("begin");
     pending.set_meta("k", "v").expect("meta");
     let store = pending.persist().expect("persist");
     assert_eq!(store.meta("k").expect("meta").as_deref(), Some("v"));
@@ -417,4 +418,129 @@ fn reverting_a_batch_removes_its_events_and_marks_it() {
         store.revert_batch(42, "tester"),
         Err(StoreError::Batch { id: 42, .. })
     ));
+}
+
+/// Every column of two views, event by event.
+fn same_view(a: &EventView, b: &EventView) {
+    assert_eq!(a.len(), b.len());
+    for i in 0..a.len() {
+        assert_eq!(
+            (
+                a.time(i),
+                a.time_to(i),
+                a.xy(i),
+                a.source(i),
+                a.category_norm(i)
+            ),
+            (
+                b.time(i),
+                b.time_to(i),
+                b.xy(i),
+                b.source(i),
+                b.category_norm(i)
+            ),
+            "event {i}"
+        );
+        assert_eq!(
+            (a.precision(i), a.time_precision(i), a.category(i)),
+            (b.precision(i), b.time_precision(i), b.category(i)),
+            "event {i}"
+        );
+        let name = |v: &EventView| {
+            let c = v.stadsdel_code(i);
+            (c != NO_AREA).then(|| v.stadsdel_names()[usize::from(c)].clone())
+        };
+        assert_eq!(name(a), name(b), "event {i}");
+    }
+}
+
+fn land_batch(store: &mut Store, ids: std::ops::Range<u32>, hour: u32) {
+    let mut batch = store.begin_batch(&info()).expect("batch");
+    for id in ids {
+        let mut e = event(
+            id,
+            674_000.0 + f64::from(id),
+            6_580_000.0,
+            Precision::Exact,
+            &format!("2024-01-{:02}T{hour:02}:00:00+01:00", 1 + id % 28),
+        );
+        if id % 3 == 0 {
+            e.areas.stadsdel = Some(Arc::from(format!("S{}", id % 7).as_str()));
+        }
+        if id % 5 == 0 {
+            e.occurred_to = Some(e.occurred_at + chrono::TimeDelta::hours(3));
+            e.time_precision = trygg_model::TimePrecision::Interval;
+        }
+        batch.insert(&e).expect("insert");
+    }
+    batch
+        .commit(&[], &BTreeMap::new(), &BTreeMap::new())
+        .expect("commit");
+}
+
+#[test]
+fn the_view_file_is_read_when_current_extended_when_older_rebuilt_after_a_revert() {
+    let (_dir, mut store) = new_store();
+    land_batch(&mut store, 0..500, 10);
+    let first = store.load_view().expect("load");
+    assert_eq!(first.source, ViewSource::Rebuilt);
+    assert!(view_file_path(store.path()).exists());
+    let again = store.load_view().expect("load");
+    assert_eq!(again.source, ViewSource::File);
+    same_view(&again.view, &first.view);
+    assert_eq!(again.version, store.data_version().expect("version"));
+
+    // A batch later: extended by exactly its events, equal to a rebuild.
+    land_batch(&mut store, 500..800, 9);
+    let extended = store.load_view().expect("load");
+    assert_eq!(extended.source, ViewSource::Extended(300));
+    same_view(&extended.view, &store.view().expect("rebuild"));
+    // A live reader refreshes from what it holds.
+    land_batch(&mut store, 800..810, 23);
+    let refreshed = store
+        .refresh_view(&extended.view, extended.version, extended.max_fid)
+        .expect("refresh")
+        .expect("changed");
+    assert_eq!(refreshed.source, ViewSource::Extended(10));
+    same_view(&refreshed.view, &store.view().expect("rebuild"));
+    assert!(store
+        .refresh_view(&refreshed.view, refreshed.version, refreshed.max_fid)
+        .expect("refresh")
+        .is_none());
+
+    // A revert removes events: the file cannot be extended, it is rebuilt.
+    store.revert_batch(2, "t").expect("revert");
+    let after = store.load_view().expect("load");
+    assert_eq!(after.source, ViewSource::Rebuilt);
+    assert_eq!(after.view.len(), 510);
+    same_view(&after.view, &store.view().expect("rebuild"));
+
+    // A damaged file is never trusted.
+    let file = view_file_path(store.path());
+    let mut bytes = std::fs::read(&file).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, &bytes).expect("write");
+    assert!(EventView::read_file(&file).is_err());
+    let fresh = store.load_view().expect("load");
+    assert_eq!(fresh.source, ViewSource::Rebuilt);
+    std::fs::write(&file, &bytes[..mid]).expect("truncate");
+    assert_eq!(store.load_view().expect("load").source, ViewSource::Rebuilt);
+}
+
+#[test]
+fn every_change_increments_the_data_version() {
+    let (_dir, mut store) = new_store();
+    let v0 = store.data_version().expect("version");
+    land_batch(&mut store, 0..3, 8);
+    let v1 = store.data_version().expect("version");
+    assert!(v1 > v0);
+    store.set_meta("k", "v").expect("meta");
+    let v2 = store.data_version().expect("version");
+    assert!(v2 > v1);
+    assert_eq!(store.rewritten_version().expect("rw"), 0);
+    store.revert_batch(1, "t").expect("revert");
+    let v3 = store.data_version().expect("version");
+    assert!(v3 > v2);
+    assert_eq!(store.rewritten_version().expect("rw"), v3);
 }

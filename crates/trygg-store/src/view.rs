@@ -9,10 +9,12 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
-use trygg_model::{NormCategory, Precision, Source};
+use rusqlite::OptionalExtension;
+use trygg_model::{NormCategory, Precision, Source, TimePrecision};
 
 use crate::error::StoreError;
 use crate::geom;
@@ -25,15 +27,17 @@ type TreePoint = GeomWithData<[f32; 2], u32>;
 
 /// One event's columns while the view is loaded, before sorting by time.
 #[derive(Debug, Clone, Copy)]
-struct Row {
-    t: i64,
-    x: f32,
-    y: f32,
-    source: u8,
-    norm: u8,
-    precision: u8,
-    category: u16,
-    stadsdel: u16,
+pub(crate) struct Row {
+    pub(crate) t: i64,
+    pub(crate) span: u32,
+    pub(crate) time_precision: u8,
+    pub(crate) x: f32,
+    pub(crate) y: f32,
+    pub(crate) source: u8,
+    pub(crate) norm: u8,
+    pub(crate) precision: u8,
+    pub(crate) category: u16,
+    pub(crate) stadsdel: u16,
 }
 
 /// A filter over the view.
@@ -55,21 +59,26 @@ pub struct ViewQuery {
 /// Columnar, time-sorted events with an R-tree over the point events.
 #[derive(Debug)]
 pub struct EventView {
-    origin: (f64, f64),
-    x: Vec<f32>,
-    y: Vec<f32>,
-    t: Vec<i64>,
-    source: Vec<u8>,
-    category_norm: Vec<u8>,
-    precision: Vec<u8>,
-    category: Vec<u16>,
-    categories: Vec<String>,
-    stadsdel: Vec<u16>,
-    stadsdelar: Vec<String>,
-    tree: RTree<TreePoint>,
+    pub(crate) origin: (f64, f64),
+    pub(crate) x: Vec<f32>,
+    pub(crate) y: Vec<f32>,
+    pub(crate) t: Vec<i64>,
+    /// Seconds from `t` to the interval's end (0: no interval).
+    pub(crate) span: Vec<u32>,
+    pub(crate) time_precision: Vec<u8>,
+    pub(crate) source: Vec<u8>,
+    pub(crate) category_norm: Vec<u8>,
+    pub(crate) precision: Vec<u8>,
+    pub(crate) category: Vec<u16>,
+    pub(crate) categories: Vec<String>,
+    pub(crate) stadsdel: Vec<u16>,
+    pub(crate) stadsdelar: Vec<String>,
+    /// Built on first use (a bounding-box query): counting never needs it, and a
+    /// snapshot opens without paying for it.
+    pub(crate) tree: OnceLock<RTree<TreePoint>>,
 }
 
-fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: &str) -> u16 {
+pub(crate) fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: &str) -> u16 {
     if let Some(&code) = index.get(value) {
         return code;
     }
@@ -85,17 +94,42 @@ fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: &str)
     code
 }
 
+/// One event's columns, as [`EventViewBuilder::push_event`] takes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewEvent<'a> {
+    /// When it happened (start), Unix seconds.
+    pub t: i64,
+    /// The interval's end, Unix seconds, if there is one.
+    pub to: Option<i64>,
+    /// How precisely the time of day is known.
+    pub time_precision: TimePrecision,
+    /// Easting, EPSG:3006.
+    pub x: f64,
+    /// Northing, EPSG:3006.
+    pub y: f64,
+    /// The source.
+    pub source: Source,
+    /// The normalised category.
+    pub category_norm: NormCategory,
+    /// The location's precision.
+    pub precision: Precision,
+    /// The source's category text.
+    pub category: &'a str,
+    /// The stadsdel code, if assigned.
+    pub stadsdel: Option<&'a str>,
+}
+
 /// Builds an [`EventView`] from events added in any order; used by
 /// [`Store::view`] and by benchmarks and tests that need millions of events without
 /// a store on disk.
 #[derive(Debug)]
 pub struct EventViewBuilder {
-    origin: (f64, f64),
-    rows: Vec<Row>,
-    categories: Vec<String>,
-    category_index: HashMap<String, u16>,
-    stadsdelar: Vec<String>,
-    stadsdel_index: HashMap<String, u16>,
+    pub(crate) origin: (f64, f64),
+    pub(crate) rows: Vec<Row>,
+    pub(crate) categories: Vec<String>,
+    pub(crate) category_index: HashMap<String, u16>,
+    pub(crate) stadsdelar: Vec<String>,
+    pub(crate) stadsdel_index: HashMap<String, u16>,
 }
 
 impl EventViewBuilder {
@@ -112,7 +146,7 @@ impl EventViewBuilder {
         }
     }
 
-    /// Adds one event.
+    /// Adds one event with an exact time and no interval.
     #[allow(clippy::too_many_arguments)] // one argument per column, named at every call
     pub fn push(
         &mut self,
@@ -125,13 +159,44 @@ impl EventViewBuilder {
         category: &str,
         stadsdel: Option<&str>,
     ) {
+        self.push_event(&ViewEvent {
+            t,
+            to: None,
+            time_precision: TimePrecision::Exact,
+            x,
+            y,
+            source,
+            category_norm,
+            precision,
+            category,
+            stadsdel,
+        });
+    }
+
+    /// Adds one event.
+    pub fn push_event(&mut self, e: &ViewEvent<'_>) {
+        let ViewEvent {
+            t,
+            x,
+            y,
+            source,
+            category_norm,
+            precision,
+            category,
+            stadsdel,
+            ..
+        } = *e;
         let category = intern(&mut self.categories, &mut self.category_index, category);
         let stadsdel = match stadsdel {
             Some(name) => intern(&mut self.stadsdelar, &mut self.stadsdel_index, name),
             None => NO_AREA,
         };
+        let span =
+            e.to.map_or(0, |to| u32::try_from((to - t).max(0)).unwrap_or(u32::MAX));
         self.rows.push(Row {
             t,
+            span,
+            time_precision: e.time_precision.code(),
             x: (x - self.origin.0) as f32,
             y: (y - self.origin.1) as f32,
             source: source.code(),
@@ -152,6 +217,8 @@ impl EventViewBuilder {
             x: Vec::with_capacity(n),
             y: Vec::with_capacity(n),
             t: Vec::with_capacity(n),
+            span: Vec::with_capacity(n),
+            time_precision: Vec::with_capacity(n),
             source: Vec::with_capacity(n),
             category_norm: Vec::with_capacity(n),
             precision: Vec::with_capacity(n),
@@ -159,11 +226,12 @@ impl EventViewBuilder {
             categories: self.categories,
             stadsdel: Vec::with_capacity(n),
             stadsdelar: self.stadsdelar,
-            tree: RTree::new(),
+            tree: OnceLock::new(),
         };
-        let mut points = Vec::new();
-        for (i, row) in rows.into_iter().enumerate() {
+        for row in rows {
             view.t.push(row.t);
+            view.span.push(row.span);
+            view.time_precision.push(row.time_precision);
             view.x.push(row.x);
             view.y.push(row.y);
             view.source.push(row.source);
@@ -171,14 +239,7 @@ impl EventViewBuilder {
             view.precision.push(row.precision);
             view.category.push(row.category);
             view.stadsdel.push(row.stadsdel);
-            if Precision::ALL[usize::from(row.precision)].is_point() {
-                points.push(TreePoint::new(
-                    [row.x, row.y],
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                ));
-            }
         }
-        view.tree = RTree::bulk_load(points);
         view
     }
 }
@@ -186,27 +247,48 @@ impl EventViewBuilder {
 impl Store {
     /// Builds the columnar view and R-tree of all stored events.
     pub fn view(&self) -> Result<EventView, StoreError> {
+        let origin = self.view_origin()?;
+        Ok(self.view_rows(origin, 0)?.0.build())
+    }
+
+    /// The origin a new view's coordinates are stored relative to.
+    pub(crate) fn view_origin(&self) -> Result<(f64, f64), StoreError> {
+        // Coordinates are f32 metres from the origin: it must lie near the data
+        // (within ~100 km keeps centimetres), never at (0, 0) where f32 would
+        // keep only half metres at Swedish northings.
+        Ok(match self.study_extent()? {
+            Some(e) => (e.min_x.floor(), e.min_y.floor()),
+            None => self.first_event_xy()?.unwrap_or_default(),
+        })
+    }
+
+    /// The events with `fid > after_fid` in a builder, and the largest fid read
+    /// (`after_fid` when there are none).
+    pub(crate) fn view_rows(
+        &self,
+        origin: (f64, f64),
+        after_fid: i64,
+    ) -> Result<(EventViewBuilder, i64), StoreError> {
         let corrupt = |rowid: i64, reason: String| StoreError::Corrupt {
             path: self.path.clone(),
             table: "events",
             rowid,
             reason,
         };
-        let origin = match self.extent()? {
-            Some(e) => (e.min_x.floor(), e.min_y.floor()),
-            None => (0.0, 0.0),
-        };
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT fid, geom, occurred_utc, source, category_norm, precision, category, stadsdel FROM events",
+                "SELECT fid, geom, occurred_utc, source, category_norm, precision, category, stadsdel,
+                 time_precision, occurred_to FROM events WHERE fid > ?1 ORDER BY fid",
             )
             .map_err(|e| self.sql(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.sql(e))?;
+        let mut rows = stmt.query([after_fid]).map_err(|e| self.sql(e))?;
         let mut builder = EventViewBuilder::new(origin);
+        let mut max_fid = after_fid;
         while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
             let get = |e| self.sql(e);
             let fid: i64 = r.get(0).map_err(get)?;
+            max_fid = max_fid.max(fid);
             let blob: &[u8] = r
                 .get_ref(1)
                 .and_then(|v| v.as_blob().map_err(Into::into))
@@ -231,18 +313,50 @@ impl Store {
                 .get_ref(7)
                 .and_then(|v| v.as_str_or_null().map_err(Into::into))
                 .map_err(get)?;
-            builder.push(
-                r.get(2).map_err(get)?,
+            let time_precision = parse(8)?
+                .parse::<TimePrecision>()
+                .map_err(|e| corrupt(fid, e.to_string()))?;
+            let to = r
+                .get_ref(9)
+                .and_then(|v| v.as_str_or_null().map_err(Into::into))
+                .map_err(get)?
+                .map(|text| {
+                    chrono::DateTime::parse_from_rfc3339(text)
+                        .map(|t| t.timestamp())
+                        .map_err(|e| corrupt(fid, format!("occurred_to '{text}': {e}")))
+                })
+                .transpose()?;
+            builder.push_event(&ViewEvent {
+                t: r.get(2).map_err(get)?,
+                to,
+                time_precision,
                 x,
                 y,
                 source,
-                norm,
+                category_norm: norm,
                 precision,
-                parse(6)?,
+                category: parse(6)?,
                 stadsdel,
-            );
+            });
         }
-        Ok(builder.build())
+        Ok((builder, max_fid))
+    }
+}
+
+impl Store {
+    /// The first stored event's point, floored to whole metres.
+    fn first_event_xy(&self) -> Result<Option<(f64, f64)>, StoreError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT geom FROM events ORDER BY fid LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        Ok(blob
+            .as_deref()
+            .and_then(geom::decode_point)
+            .map(|(x, y)| (x.floor(), y.floor())))
     }
 }
 
@@ -268,6 +382,19 @@ impl EventView {
     /// Event `i`'s time (Unix seconds).
     pub fn time(&self, i: usize) -> i64 {
         self.t[i]
+    }
+
+    /// Event `i`'s interval end (Unix seconds), if it has one.
+    pub fn time_to(&self, i: usize) -> Option<i64> {
+        match self.span[i] {
+            0 => None,
+            span => Some(self.t[i] + i64::from(span)),
+        }
+    }
+
+    /// How precisely event `i`'s time of day is known.
+    pub fn time_precision(&self, i: usize) -> TimePrecision {
+        TimePrecision::ALL[usize::from(self.time_precision[i])]
     }
 
     /// Event `i`'s source.
@@ -326,7 +453,7 @@ impl EventView {
                     [(max_x - ox) as f32, (max_y - oy) as f32],
                 );
                 let mut hits: Vec<u32> = self
-                    .tree
+                    .tree()
                     .locate_in_envelope(&envelope)
                     .map(|p| p.data)
                     .filter(|&i| range.contains(&(i as usize)) && matches(i as usize))
@@ -337,7 +464,20 @@ impl EventView {
         }
     }
 
-    /// Approximate heap bytes held per event (columns plus R-tree entries).
+    /// The R-tree over the point events, built on first use.
+    fn tree(&self) -> &RTree<TreePoint> {
+        self.tree.get_or_init(|| {
+            let points = (0..self.len())
+                .filter(|&i| self.precision(i).is_point())
+                .map(|i| {
+                    TreePoint::new([self.x[i], self.y[i]], u32::try_from(i).unwrap_or(u32::MAX))
+                })
+                .collect();
+            RTree::bulk_load(points)
+        })
+    }
+
+    /// Approximate heap bytes held per event (the R-tree counted as if built) (columns plus R-tree entries).
     pub fn bytes_per_event(&self) -> f64 {
         if self.is_empty() {
             return 0.0;
@@ -345,6 +485,8 @@ impl EventView {
         let columns = self.x.capacity() * 4
             + self.y.capacity() * 4
             + self.t.capacity() * 8
+            + self.span.capacity() * 4
+            + self.time_precision.capacity()
             + self.source.capacity()
             + self.category_norm.capacity()
             + self.precision.capacity()
@@ -352,8 +494,12 @@ impl EventView {
             + self.stadsdel.capacity() * 2;
         // rstar stores leaves in nodes of up to 6 children; count the leaves' size
         // and a node overhead of one pointer-sized slot per entry.
-        let tree =
-            self.tree.size() * (std::mem::size_of::<TreePoint>() + std::mem::size_of::<usize>());
+        let points = self
+            .precision
+            .iter()
+            .filter(|&&p| Precision::ALL[usize::from(p)].is_point())
+            .count();
+        let tree = points * (std::mem::size_of::<TreePoint>() + std::mem::size_of::<usize>());
         (columns + tree) as f64 / self.len() as f64
     }
 }

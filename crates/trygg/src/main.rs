@@ -6,7 +6,6 @@ mod commands;
 mod demo;
 mod output;
 mod query;
-mod query_counts;
 
 use std::process::ExitCode;
 

@@ -1,33 +1,21 @@
-//! `trygg query`: the analytics library's results on a store, as CSV, JSON or
-//! GeoJSON. The same library calls back the future server; this module only opens
-//! the store, turns arguments into the library's parameters, and formats.
+//! `trygg query`: command-line arguments turned into the query layer's requests
+//! ([`trygg_query`]), run on the store's snapshot and written in the chosen
+//! encoding. Nothing here decides what a number means.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use chrono::NaiveDate;
-use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
-use serde_json::{json, Value};
+use anyhow::Context;
+use clap::{Args, Subcommand};
 use trygg_analytics::budget::Budget;
-use trygg_analytics::change::hotspot_change;
-use trygg_analytics::emerging::{
-    emerging, emerging_with, slices_ending, EmergingParams, SliceStep,
+use trygg_query::encode::{self, Format};
+use trygg_query::params::{AreaParams, CellParams, DisclosureParams, RangeParams, SelectionParams};
+use trygg_query::{
+    ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, Job, MatrixRequest, Options,
+    PolygonRequest, Snapshot, SurveyRequest, TableRequest, TrendRequest,
 };
-use trygg_analytics::gistar::{hotspots, ClassBasis, HotspotParams, PSource};
-use trygg_analytics::grid::SquareGrid;
-use trygg_analytics::hex::{self, LonLatProjection};
-use trygg_analytics::kde::{kde, kde_with, KdeParams};
-use trygg_analytics::selection::Selection;
-use trygg_analytics::study_area::{land_index, CellSystem, Neighbourhood, StudyArea};
-use trygg_analytics::window::day_range_utc;
-use trygg_crs::{Crs, Transformer};
-use trygg_model::NormCategory;
-use trygg_store::{EventView, Store};
+use trygg_store::Store;
 
-use crate::cli::SourceArg;
 use crate::output::Sink;
 
 /// `trygg query ...`.
@@ -35,6 +23,10 @@ use crate::output::Sink;
 pub enum QueryCommand {
     /// Area statistics: counts, rates per 1,000, change vs previous period and a year earlier.
     Counts(CountsArgs),
+    /// Counts of every area in every period of a range (e.g. stadsdel × month of a year).
+    Table(TableArgs),
+    /// Statistics of a drawn polygon (GeoJSON, WGS 84): counts, change, matrix, series.
+    Polygon(PolygonArgs),
     /// Hotspots: Getis-Ord Gi* on a grid, with FDR-corrected classes.
     Hotspots(HotspotsArgs),
     /// Emerging hotspots: Gi* per time slice and a Mann-Kendall trend, ArcGIS's classes.
@@ -49,16 +41,31 @@ pub enum QueryCommand {
     Trend(TrendArgs),
 }
 
-/// Which events to use.
+/// Where and how to write.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The store file.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Output format: csv, excel (Swedish Excel: BOM, ';', decimal comma), json or geojson.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Which events.
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
-    /// Only these sources (repeatable).
-    #[arg(long, value_enum)]
-    pub source: Vec<SourceArg>,
+    /// Only these sources (repeatable): police-events, crimes, shootings, fires,
+    /// survey. Default: the incident sources (the survey only when named).
+    #[arg(long)]
+    pub source: Vec<String>,
     /// Only these normalised categories, e.g. violence, robbery (repeatable).
     #[arg(long)]
     pub category: Vec<String>,
-    /// Only local hours, e.g. 22-04 or 8,9,10 (Stockholm time).
+    /// Only local hours, e.g. 22-04 or 8,9,10 (Stockholm time; date-only times are left out).
     #[arg(long)]
     pub hours: Option<String>,
     /// Only weekdays, e.g. fri-sun or mån-fre.
@@ -66,58 +73,170 @@ pub struct SelectionArgs {
     pub weekdays: Option<String>,
 }
 
-/// A date range (Stockholm days, both included).
+impl From<&SelectionArgs> for SelectionParams {
+    fn from(a: &SelectionArgs) -> Self {
+        SelectionParams {
+            source: a.source.clone(),
+            category: a.category.clone(),
+            hours: a.hours.clone(),
+            weekdays: a.weekdays.clone(),
+        }
+    }
+}
+
+/// A range of days (Stockholm days, both included).
 #[derive(Debug, Args)]
 pub struct RangeArgs {
-    /// First day.
+    /// First day (YYYY-MM-DD).
     #[arg(long)]
-    pub from: Option<NaiveDate>,
+    pub from: Option<String>,
     /// Last day (included whole).
     #[arg(long)]
-    pub to: Option<NaiveDate>,
+    pub to: Option<String>,
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QueryFormat {
-    /// One row per cell or area.
-    Csv,
-    /// The whole result with its parameters.
-    Json,
-    /// Cells or areas as WGS 84 polygons with their values.
-    Geojson,
-}
-
-/// Where and how to write.
-#[derive(Debug, Args)]
-pub struct OutputArgs {
-    /// The store file.
-    #[arg(long)]
-    pub store: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: QueryFormat,
-    /// Output file (default: standard output).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+impl From<&RangeArgs> for RangeParams {
+    fn from(a: &RangeArgs) -> Self {
+        RangeParams {
+            from: a.from.clone(),
+            to: a.to.clone(),
+        }
+    }
 }
 
 /// Cells: a square grid or H3.
 #[derive(Debug, Args)]
 pub struct CellArgs {
-    /// Square SWEREF 99 TM grid cell size in metres (250 and 1000 are the Swedish standard).
-    #[arg(long, default_value_t = 250.0, conflicts_with = "h3")]
-    pub grid: f64,
+    /// Square SWEREF 99 TM grid cell size in metres (default 250; 1000 is the other Swedish standard).
+    #[arg(long)]
+    pub grid: Option<f64>,
     /// Use H3 hexagons of this resolution instead of squares (e.g. 9).
     #[arg(long)]
     pub h3: Option<u8>,
-    /// Neighbourhood: "queen" (the cell and its 8 neighbours) or "band:R" (cells
-    /// within R cell sizes).
-    #[arg(long, default_value = "queen")]
-    pub neighbourhood: String,
+    /// Neighbourhood: "queen" (the cell and its 8 neighbours) or "band:R".
+    #[arg(long)]
+    pub neighbourhood: Option<String>,
     /// Class cells by the raw analytical p instead of the FDR-adjusted p.
     #[arg(long)]
     pub no_fdr: bool,
+}
+
+impl From<&CellArgs> for CellParams {
+    fn from(a: &CellArgs) -> Self {
+        CellParams {
+            grid: a.grid,
+            h3: a.h3,
+            neighbourhood: a.neighbourhood.clone(),
+            no_fdr: a.no_fdr,
+        }
+    }
+}
+
+/// Publishing protection.
+#[derive(Debug, Args)]
+pub struct SuppressArgs {
+    /// Show counts below N as "<N", leave out what is derived from them, and
+    /// suppress complementary counts so none can be recovered by subtraction.
+    #[arg(long)]
+    pub suppress: Option<u64>,
+}
+
+impl From<&SuppressArgs> for DisclosureParams {
+    fn from(a: &SuppressArgs) -> Self {
+        DisclosureParams {
+            suppress: a.suppress,
+        }
+    }
+}
+
+/// Restricting a series or matrix to one area.
+#[derive(Debug, Args)]
+pub struct AreaArgs {
+    /// The area's layer (with --area; default stadsdel).
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// Only events in this area (its code or name in --layer), e.g. RINKEBY or Järva.
+    #[arg(long)]
+    pub area: Option<String>,
+}
+
+impl From<&AreaArgs> for AreaParams {
+    fn from(a: &AreaArgs) -> Self {
+        AreaParams {
+            layer: a.layer.clone(),
+            area: a.area.clone(),
+        }
+    }
+}
+
+/// `trygg query counts`.
+#[derive(Debug, Args)]
+pub struct CountsArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Area layer: stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, municipality,
+    /// an uploaded layer, or a SWEREF grid of land cells as grid:SIZE.
+    #[arg(long)]
+    layer: Option<String>,
+    /// The period: 2024-03-05, 2024-W05, 2024-03, 2024-Q1, 2024 or 2024-01-01..2024-03-31.
+    #[arg(long)]
+    period: String,
+    /// One row per source.
+    #[arg(long)]
+    by_source: bool,
+    /// One row per normalised category.
+    #[arg(long)]
+    by_category: bool,
+    #[command(flatten)]
+    suppress: SuppressArgs,
+}
+
+/// `trygg query table`.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// Area layer (as for counts).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Period length: day, week, month (default), quarter or year.
+    #[arg(long)]
+    window: Option<String>,
+    /// Per source.
+    #[arg(long)]
+    by_source: bool,
+    /// Per normalised category.
+    #[arg(long)]
+    by_category: bool,
+    #[command(flatten)]
+    suppress: SuppressArgs,
+}
+
+/// `trygg query polygon`.
+#[derive(Debug, Args)]
+pub struct PolygonArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// A GeoJSON file holding a Polygon or MultiPolygon (a geometry, a Feature or
+    /// a FeatureCollection's first feature), WGS 84.
+    #[arg(long)]
+    polygon: PathBuf,
+    /// The period (as for counts).
+    #[arg(long)]
+    period: String,
+    /// The series' period length (default month, 12 months up to the period's end).
+    #[arg(long)]
+    window: Option<String>,
+    #[command(flatten)]
+    suppress: SuppressArgs,
 }
 
 /// `trygg query hotspots`.
@@ -135,12 +254,13 @@ pub struct HotspotsArgs {
     #[arg(long, default_value_t = 0)]
     permutations: u32,
     /// Seed of the permutations.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Also a quartic kernel density with this bandwidth in metres, as a column
-    /// `kde_per_km2` (events per km² at the cell centre).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also a quartic kernel density with this bandwidth in metres (`kde_per_km2`).
     #[arg(long)]
     kde: Option<f64>,
+    #[command(flatten)]
+    suppress: SuppressArgs,
 }
 
 /// `trygg query change`.
@@ -155,12 +275,14 @@ pub struct ChangeArgs {
     range: RangeArgs,
     /// First day of the earlier period.
     #[arg(long)]
-    before_from: NaiveDate,
+    before_from: String,
     /// Last day of the earlier period.
     #[arg(long)]
-    before_to: NaiveDate,
+    before_to: String,
     #[command(flatten)]
     cells: CellArgs,
+    #[command(flatten)]
+    suppress: SuppressArgs,
 }
 
 /// `trygg query emerging`.
@@ -172,149 +294,223 @@ pub struct EmergingArgs {
     selection: SelectionArgs,
     #[command(flatten)]
     cells: CellArgs,
-    /// Slice length.
-    #[arg(long, value_enum, default_value = "week")]
-    slice: SliceArg,
-    /// Number of slices.
-    #[arg(long, default_value_t = 52)]
-    slices: usize,
+    /// Slice length: week (default) or month.
+    #[arg(long)]
+    slice: Option<String>,
+    /// Number of slices (default 52).
+    #[arg(long)]
+    slices: Option<usize>,
     /// A day in the last slice (default: the day of the latest event).
     #[arg(long)]
-    end: Option<NaiveDate>,
-    /// ArcGIS's neighbourhood time step (slices before each slice that count as neighbours).
-    #[arg(long, default_value_t = 1)]
-    time_steps: u32,
+    end: Option<String>,
+    /// ArcGIS's neighbourhood time step (default 1).
+    #[arg(long)]
+    time_steps: Option<u32>,
+    #[command(flatten)]
+    suppress: SuppressArgs,
 }
 
-/// Slice lengths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SliceArg {
-    /// ISO weeks.
-    Week,
-    /// Calendar months.
-    Month,
+/// `trygg query survey`.
+#[derive(Debug, Args)]
+pub struct SurveyArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Areas: stadsdel (as answered), or stadsdelsomrade_2020 / stadsdelsomrade_2023.
+    #[arg(long)]
+    layer: Option<String>,
+    /// Only these rounds (repeatable).
+    #[arg(long)]
+    round: Vec<String>,
+    /// Also the change between two rounds, FROM..TO (e.g. 2023..2026).
+    #[arg(long)]
+    change: Option<String>,
+    /// Also compare a round with incident rates of a period: ROUND:PERIOD (e.g. 2026:2026).
+    #[arg(long)]
+    vs_incidents: Option<String>,
+    /// The attribute holding the answer (default otrygg_kvall).
+    #[arg(long)]
+    answer_field: Option<String>,
+    /// The attribute holding the design weight (default vikt).
+    #[arg(long)]
+    weight_field: Option<String>,
+    /// The attribute holding the round (default omgang).
+    #[arg(long)]
+    round_field: Option<String>,
+    #[command(flatten)]
+    suppress: SuppressArgs,
 }
 
-pub use crate::query_counts::{CountsArgs, MatrixArgs, SurveyArgs, TrendArgs};
+/// `trygg query matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    area: AreaArgs,
+    #[command(flatten)]
+    suppress: SuppressArgs,
+}
+
+/// `trygg query trend`.
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Period length: day, week, month (default), quarter or year.
+    #[arg(long)]
+    window: Option<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    area: AreaArgs,
+    #[command(flatten)]
+    suppress: SuppressArgs,
+}
 
 /// Runs a query.
 pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
     match command {
-        QueryCommand::Hotspots(args) => run_hotspots(args),
-        QueryCommand::Emerging(args) => run_emerging(args),
-        QueryCommand::Counts(args) => crate::query_counts::run_counts(args),
-        QueryCommand::Survey(args) => crate::query_counts::run_survey(args),
-        QueryCommand::Change(args) => run_change(args),
-        QueryCommand::Matrix(args) => crate::query_counts::run_matrix(args),
-        QueryCommand::Trend(args) => crate::query_counts::run_trend(args),
+        QueryCommand::Counts(a) => answer(
+            &a.out,
+            &CountsRequest {
+                layer: a.layer.clone(),
+                period: a.period.clone(),
+                selection: (&a.selection).into(),
+                by_source: a.by_source,
+                by_category: a.by_category,
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Table(a) => answer(
+            &a.out,
+            &TableRequest {
+                layer: a.layer.clone(),
+                window: a.window.clone(),
+                range: (&a.range).into(),
+                selection: (&a.selection).into(),
+                by_source: a.by_source,
+                by_category: a.by_category,
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Polygon(a) => answer(
+            &a.out,
+            &PolygonRequest {
+                geometry: read_polygon(&a.polygon)?,
+                period: a.period.clone(),
+                selection: (&a.selection).into(),
+                window: a.window.clone(),
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Hotspots(a) => answer(
+            &a.out,
+            &HotspotsRequest {
+                range: (&a.range).into(),
+                selection: (&a.selection).into(),
+                cells: (&a.cells).into(),
+                permutations: a.permutations,
+                seed: a.seed,
+                kde: a.kde,
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Emerging(a) => answer(
+            &a.out,
+            &EmergingRequest {
+                selection: (&a.selection).into(),
+                cells: (&a.cells).into(),
+                slice: a.slice.clone(),
+                slices: a.slices,
+                end: a.end.clone(),
+                time_steps: a.time_steps,
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Survey(a) => answer(
+            &a.out,
+            &SurveyRequest {
+                layer: a.layer.clone(),
+                round: a.round.clone(),
+                change: a.change.clone(),
+                vs_incidents: a.vs_incidents.clone(),
+                answer_field: a.answer_field.clone(),
+                weight_field: a.weight_field.clone(),
+                round_field: a.round_field.clone(),
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Change(a) => answer(
+            &a.out,
+            &ChangeRequest {
+                range: (&a.range).into(),
+                before_from: Some(a.before_from.clone()),
+                before_to: Some(a.before_to.clone()),
+                selection: (&a.selection).into(),
+                cells: (&a.cells).into(),
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Matrix(a) => answer(
+            &a.out,
+            &MatrixRequest {
+                range: (&a.range).into(),
+                selection: (&a.selection).into(),
+                area: (&a.area).into(),
+                disclosure: (&a.suppress).into(),
+            },
+        ),
+        QueryCommand::Trend(a) => answer(
+            &a.out,
+            &TrendRequest {
+                window: a.window.clone(),
+                range: (&a.range).into(),
+                selection: (&a.selection).into(),
+                area: (&a.area).into(),
+                disclosure: (&a.suppress).into(),
+            },
+        ),
     }
 }
 
-/// `--from`/`--to` as UTC bounds; a reversed range is an error.
-pub(crate) fn day_range(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> anyhow::Result<(Option<i64>, Option<i64>)> {
-    day_range_utc(from, to).context("--from/--to")
+/// The geometry of a GeoJSON file: a geometry, a Feature's, or the first feature's.
+fn read_polygon(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    Ok(
+        match value.get("type").and_then(serde_json::Value::as_str) {
+            Some("Feature") => value["geometry"].clone(),
+            Some("FeatureCollection") => value["features"][0]["geometry"].clone(),
+            _ => value,
+        },
+    )
 }
 
-/// The library's selection from the arguments.
-pub(crate) fn selection(
-    args: &SelectionArgs,
-    range: Option<&RangeArgs>,
-) -> anyhow::Result<Selection> {
-    let categories = args
-        .category
-        .iter()
-        .map(|c| c.parse::<NormCategory>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let (from_utc, to_utc) = day_range(range.and_then(|r| r.from), range.and_then(|r| r.to))?;
-    Ok(Selection {
-        sources: (!args.source.is_empty()).then(|| args.source.iter().map(|&s| s.into()).collect()),
-        categories: (!categories.is_empty()).then_some(categories),
-        from_utc,
-        to_utc,
-        hours: args.hours.as_deref().map(str::parse).transpose()?,
-        weekdays: args.weekdays.as_deref().map(str::parse).transpose()?,
-    })
-}
-
-/// EPSG:3006 ↔ WGS 84 through PROJ, for H3 cells and GeoJSON output.
-pub(crate) struct Proj {
-    to_wgs84: Transformer,
-    to_store: Transformer,
-}
-
-impl Proj {
-    pub(crate) fn new() -> anyhow::Result<Proj> {
-        Ok(Proj {
-            to_wgs84: Transformer::store_to_wgs84()?,
-            to_store: Transformer::to_store(&Crs::WGS84)?,
-        })
-    }
-}
-
-impl LonLatProjection for Proj {
-    fn to_lon_lat(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        self.to_wgs84.convert(x, y).ok()
-    }
-
-    fn to_xy(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
-        self.to_store.convert(lon, lat).ok()
-    }
-}
-
-/// An opened store with what every query needs.
-pub(crate) struct Opened {
-    pub(crate) store: Store,
-    pub(crate) view: EventView,
-}
-
-/// Opens the store of a query, after checking that its output is not the store.
-pub(crate) fn open(out: &OutputArgs) -> anyhow::Result<Opened> {
-    if let Some(path) = &out.out {
-        trygg_store::check_output_path(&out.store, path)?;
-    }
-    let store = Store::open(&out.store)?;
-    let view = store.view()?;
-    Ok(Opened { store, view })
-}
-
-fn neighbourhood(text: &str) -> anyhow::Result<Neighbourhood> {
-    match text.split_once(':') {
-        None if text == "queen" => Ok(Neighbourhood::Queen),
-        Some(("band", r)) => Ok(Neighbourhood::Band {
-            radius_cells: r.parse().context("band radius")?,
-        }),
-        _ => bail!("unknown neighbourhood '{text}': use queen or band:R"),
-    }
-}
-
-pub(crate) fn study_area(
-    opened: &Opened,
-    cells: &CellArgs,
-    proj: &Proj,
-) -> anyhow::Result<StudyArea> {
-    let land = opened.store.areas("land")?;
-    if land.is_empty() {
-        bail!("the store has no 'land' area layer (the study area of grids); load one with `trygg areas load --layer land`");
-    }
-    let index = land_index(&land);
+/// Validates the request, then (only then) opens the output and the store, runs
+/// the request on the store's snapshot and writes the result.
+fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
+    let format: Format = out.format.parse()?;
+    let valid = job.validate()?;
     let budget = budget()?;
-    Ok(match cells.h3 {
-        Some(res) => {
-            budget.check_cells(StudyArea::h3_candidates(res, &index).unwrap_or(0), "h3")?;
-            StudyArea::h3(res, &index, proj)?
-        }
-        None => {
-            let grid = SquareGrid::new(cells.grid)?;
-            budget.check_cells(
-                StudyArea::square_candidates(grid, &index).unwrap_or(0),
-                "grid",
-            )?;
-            StudyArea::square(grid, &index)?
-        }
-    })
+    let mut sink = Sink::open(out.out.as_deref(), &out.store)?;
+    let store = Store::open(&out.store)?;
+    let snapshot = Snapshot::load(&store)?;
+    let options = Options {
+        budget,
+        geometry: format == Format::GeoJson,
+    };
+    let result = job.execute(valid, &snapshot, &options)?;
+    encode::write(&mut sink, format, &result, snapshot.data())?;
+    sink.finish()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The resource budget of one request: the defaults, or what the environment
@@ -341,269 +537,10 @@ pub(crate) fn budget() -> anyhow::Result<Budget> {
     Ok(budget)
 }
 
-fn run_hotspots(args: &HotspotsArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out)?;
-    let proj = Proj::new()?;
-    let study = study_area(&opened, &args.cells, &proj)?;
-    budget()?.check_permutations(study.len(), args.permutations)?;
-    let selection = selection(&args.selection, Some(&args.range))?;
-    let events = selection.indices(&opened.view);
-    let binned = match args.cells.h3 {
-        Some(_) => study.bin_with(&opened.view, events, &proj)?,
-        None => study.bin(&opened.view, events)?,
-    };
-    let params = HotspotParams {
-        neighbourhood: neighbourhood(&args.cells.neighbourhood)?,
-        permutations: args.permutations,
-        seed: args.seed,
-        class_basis: if args.cells.no_fdr {
-            ClassBasis::Raw
-        } else {
-            ClassBasis::Fdr
-        },
-        p_source: if args.permutations > 0 {
-            PSource::Permutation
-        } else {
-            PSource::Analytical
-        },
-    };
-    let result = hotspots(&study, &binned, &params)?;
-    let density = match args.kde {
-        Some(bandwidth_m) => {
-            let events = selection.indices(&opened.view);
-            let params = KdeParams { bandwidth_m };
-            Some(match args.cells.h3 {
-                Some(_) => kde_with(&study, &opened.view, events, &params, &proj)?,
-                None => kde(&study, &opened.view, events, &params)?,
-            })
-        }
-        None => None,
-    };
-    let rows: Vec<Value> = result
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut row = json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "count": c.count, "gi_z": c.gi_z,
-                                 "p": c.p, "p_fdr": c.p_fdr, "class": c.class, "p_sim": c.p_sim});
-            if let Some(d) = &density {
-                row["kde_per_km2"] = json!(d.cells.get(i).map(|k| k.events_per_km2));
-            }
-            row
-        })
-        .collect();
-    let meta = json!({"selection": selection, "params": result.params, "binning": result.binning,
-                      "classes": result.classes, "kde": density.as_ref().map(|d| (&d.params, d.kernel, d.unit))});
-    let whole = match &density {
-        Some(d) => json!({"hotspots": result, "kde": d}),
-        None => serde_json::to_value(&result)?,
-    };
-    write_cells(&args.out, &whole, &rows, &meta, result.cell_system, &proj)
-}
-
-fn class_basis(cells: &CellArgs) -> ClassBasis {
-    if cells.no_fdr {
-        ClassBasis::Raw
-    } else {
-        ClassBasis::Fdr
-    }
-}
-
-fn run_change(args: &ChangeArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out)?;
-    let proj = Proj::new()?;
-    let study = study_area(&opened, &args.cells, &proj)?;
-    let params = HotspotParams {
-        neighbourhood: neighbourhood(&args.cells.neighbourhood)?,
-        class_basis: class_basis(&args.cells),
-        ..HotspotParams::default()
-    };
-    let map = |range: &RangeArgs| -> anyhow::Result<trygg_analytics::gistar::HotspotResult> {
-        let events = selection(&args.selection, Some(range))?.indices(&opened.view);
-        let binned = match args.cells.h3 {
-            Some(_) => study.bin_with(&opened.view, events, &proj)?,
-            None => study.bin(&opened.view, events)?,
-        };
-        Ok(hotspots(&study, &binned, &params)?)
-    };
-    let before = map(&RangeArgs {
-        from: Some(args.before_from),
-        to: Some(args.before_to),
-    })?;
-    let after = map(&args.range)?;
-    let result = hotspot_change(&before, &after)?;
-    let rows: Vec<Value> = result
-        .cells
-        .iter()
-        .map(|c| {
-            json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "transition": c.transition,
-                   "count_before": c.count_before, "count_after": c.count_after,
-                   "class_before": c.class_before, "class_after": c.class_after,
-                   "gi_z_before": c.gi_z_before, "gi_z_after": c.gi_z_after})
-        })
-        .collect();
-    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
-    let meta = json!({"params": params,
-                      "before": {"from": day(Some(args.before_from)), "to": day(Some(args.before_to))},
-                      "after": {"from": day(args.range.from), "to": day(args.range.to)},
-                      "transitions": result.transitions});
-    write_cells(&args.out, &result, &rows, &meta, after.cell_system, &proj)
-}
-
-fn run_emerging(args: &EmergingArgs) -> anyhow::Result<ExitCode> {
-    let opened = open(&args.out)?;
-    let proj = Proj::new()?;
-    let study = study_area(&opened, &args.cells, &proj)?;
-    let end = match args.end {
-        Some(d) => d,
-        None => {
-            let Some(last) = opened.view.len().checked_sub(1) else {
-                bail!("the store holds no events")
-            };
-            let t = chrono::DateTime::from_timestamp(opened.view.time(last), 0)
-                .context("event time")?;
-            trygg_model::time::to_stockholm(t.fixed_offset()).date_naive()
-        }
-    };
-    let step = match args.slice {
-        SliceArg::Week => SliceStep::Week,
-        SliceArg::Month => SliceStep::Month,
-    };
-    budget()?.check_cell_slices(study.len(), args.slices)?;
-    let slices = slices_ending(step, end, args.slices)?;
-    let selection = selection(&args.selection, None)?;
-    let events = selection.indices(&opened.view);
-    let params = EmergingParams {
-        neighbourhood: neighbourhood(&args.cells.neighbourhood)?,
-        class_basis: if args.cells.no_fdr {
-            ClassBasis::Raw
-        } else {
-            ClassBasis::Fdr
-        },
-        time_steps: args.time_steps,
-        ..EmergingParams::default()
-    };
-    let result = match args.cells.h3 {
-        Some(_) => emerging_with(&study, &opened.view, events, &slices, &params, &proj)?,
-        None => emerging(&study, &opened.view, events, &slices, &params)?,
-    };
-    let rows: Vec<Value> = result
-        .cells
-        .iter()
-        .map(|c| {
-            json!({"cell_id": c.cell_id, "x": c.x, "y": c.y, "pattern": c.pattern.label(), "count": c.count,
-                   "hot_slices": c.hot_slices, "cold_slices": c.cold_slices,
-                   "last_class": c.classes.last().copied().unwrap_or(0),
-                   "trend_z": c.trend.z, "trend_p": c.trend.p})
-        })
-        .collect();
-    let meta = json!({"selection": selection, "params": result.params, "slices": result.slices,
-                      "binning": result.binning, "patterns": result.patterns});
-    write_cells(&args.out, &result, &rows, &meta, result.cell_system, &proj)
-}
-
-/// Writes cell rows: CSV of the rows, the whole result as JSON, or GeoJSON cell
-/// polygons whose properties are the rows.
-fn write_cells<R: Serialize>(
-    out: &OutputArgs,
-    result: &R,
-    rows: &[Value],
-    meta: &Value,
-    system: CellSystem,
-    proj: &Proj,
-) -> anyhow::Result<ExitCode> {
-    let mut w = writer(out)?;
-    match out.format {
-        QueryFormat::Json => serde_json::to_writer_pretty(&mut w, result)?,
-        QueryFormat::Csv => write_csv(&mut w, rows)?,
-        QueryFormat::Geojson => {
-            let features: Vec<Value> = rows
-                .iter()
-                .map(|row| {
-                    let ring = cell_ring(row, system, proj)?;
-                    Ok(json!({"type": "Feature", "id": row["cell_id"],
-                              "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": row}))
-                })
-                .collect::<anyhow::Result<_>>()?;
-            let fc = json!({"type": "FeatureCollection", "trygg": meta, "features": features});
-            serde_json::to_writer(&mut w, &fc)?;
-        }
-    }
-    if out.format != QueryFormat::Csv {
-        writeln!(w)?;
-    }
-    w.finish()?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A cell's outline in WGS 84 (closed ring).
-fn cell_ring(row: &Value, system: CellSystem, proj: &Proj) -> anyhow::Result<Vec<[f64; 2]>> {
-    let id = row["cell_id"].as_str().unwrap_or_default();
-    match system {
-        CellSystem::Square { size_m } => {
-            let (x, y) = (
-                row["x"].as_f64().unwrap_or_default(),
-                row["y"].as_f64().unwrap_or_default(),
-            );
-            wgs84_ring(proj, square_ring(x, y, size_m))
-        }
-        CellSystem::H3 { .. } => {
-            let mut ring: Vec<[f64; 2]> = hex::boundary(id)
-                .context("H3 cell id")?
-                .into_iter()
-                .map(|(lon, lat)| [lon, lat])
-                .collect();
-            if let Some(&first) = ring.first() {
-                ring.push(first);
-            }
-            Ok(ring)
-        }
-    }
-}
-
-/// The closed outline (EPSG:3006) of the square of side `size` centred on (x, y).
-pub(crate) fn square_ring(x: f64, y: f64, size: f64) -> Vec<(f64, f64)> {
-    let h = size / 2.0;
-    [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)]
-        .iter()
-        .map(|(dx, dy)| (x + dx, y + dy))
-        .collect()
-}
-
-/// EPSG:3006 vertices as WGS 84 `[lon, lat]` pairs for GeoJSON.
-pub(crate) fn wgs84_ring(
-    proj: &Proj,
-    ring: impl IntoIterator<Item = (f64, f64)>,
-) -> anyhow::Result<Vec<[f64; 2]>> {
-    ring.into_iter()
-        .map(|(x, y)| {
-            proj.to_lon_lat(x, y)
-                .map(|(lon, lat)| [lon, lat])
-                .context("a vertex outside WGS 84")
-        })
-        .collect()
-}
-
-/// The output of a query: checked before the store is opened (see [`open`]).
-pub(crate) fn writer(out: &OutputArgs) -> anyhow::Result<Sink> {
-    Sink::open(out.out.as_deref(), &out.store)
-}
-
-/// CSV of JSON rows (objects with the same keys in the same order); nulls are empty.
-pub(crate) fn write_csv(w: &mut dyn Write, rows: &[Value]) -> anyhow::Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    let Some(first) = rows.first().and_then(Value::as_object) else {
-        return Ok(());
-    };
-    csv.write_record(first.keys())?;
-    for row in rows {
-        let Some(obj) = row.as_object() else { continue };
-        csv.write_record(obj.values().map(|v| match v {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }))?;
-    }
-    csv.flush()?;
-    Ok(())
+/// `--from`/`--to` of a non-query command as UTC bounds, by the query layer's rule.
+pub(crate) fn day_range(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
+    trygg_analytics::window::day_range_utc(from, to).context("--from/--to")
 }
