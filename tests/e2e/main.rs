@@ -8,6 +8,7 @@ mod hardening;
 mod ingest_bad;
 mod ingest_police;
 mod query;
+mod snapshot;
 mod store_layout;
 mod support;
 mod transforms;

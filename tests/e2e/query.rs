@@ -347,3 +347,111 @@ fn matrix_trend_and_change_add_up_and_name_their_periods() {
         "{transitions:?}"
     );
 }
+
+#[test]
+fn one_table_request_equals_a_counts_request_per_month() {
+    let (th, table) = parse_csv(&query(&[
+        "table",
+        "--source",
+        "crimes",
+        "--window",
+        "month",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    ]));
+    let areas = 117 + 1;
+    assert_eq!(table.len(), 3 * areas);
+    for month in ["2024-01", "2024-02", "2024-03"] {
+        let (ch, counts) = parse_csv(&query(&["counts", "--period", month, "--source", "crimes"]));
+        for row in table.iter().filter(|r| r[col(&th, "period")] == month) {
+            let code = &row[col(&th, "area_code")];
+            let same = counts
+                .iter()
+                .find(|c| &c[col(&ch, "area_code")] == code)
+                .expect("the area in counts");
+            assert_eq!(
+                row[col(&th, "count")],
+                same[col(&ch, "count")],
+                "{month} {code}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_drawn_polygon_and_the_excel_dialect_through_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let polygon = crate::support::write(
+        dir.path(),
+        "drawn.geojson",
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[18.03,59.32],[18.10,59.32],[18.10,59.35],[18.03,59.35],[18.03,59.32]]]}}"#,
+    );
+    let out: serde_json::Value = serde_json::from_str(&query(&[
+        "polygon",
+        "--polygon",
+        polygon.to_str().expect("path"),
+        "--period",
+        "2024-05",
+        "--source",
+        "crimes",
+        "--format",
+        "json",
+    ]))
+    .expect("json");
+    let count = out["stats"]["rows"][0]["count"].as_u64().expect("count");
+    assert!(count > 0, "central Stockholm has events: {out}");
+    assert_eq!(out["matrix"]["counts"].as_array().map(Vec::len), Some(24));
+    assert_eq!(out["series"]["series"].as_array().map(Vec::len), Some(12));
+    assert_eq!(out["data"]["synthetic"], true);
+    let excel = query(&["counts", "--period", "2024-05", "--format", "excel"]);
+    assert!(excel.starts_with('\u{feff}'));
+    let header = excel.lines().next().expect("header");
+    assert!(header.contains("area_code;area_name"), "{header}");
+    assert!(
+        header.ends_with("data_notice"),
+        "synthetic data is labelled: {header}"
+    );
+    // A decimal comma where there are decimals.
+    assert!(excel.lines().skip(1).any(|l| l
+        .split(';')
+        .any(|c| c.contains(',') && c.chars().next().is_some_and(|ch| ch.is_ascii_digit()))));
+}
+
+#[test]
+fn suppression_from_the_cli_is_the_same_in_csv_json_and_geojson() {
+    let args = [
+        "counts",
+        "--period",
+        "2024-05",
+        "--category",
+        "robbery",
+        "--suppress",
+        "5",
+    ];
+    let (h, csv) = parse_csv(&query(&args));
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&query(&json_args)).expect("json");
+    let mut geo_args = args.to_vec();
+    geo_args.extend(["--format", "geojson"]);
+    let geo: serde_json::Value = serde_json::from_str(&query(&geo_args)).expect("geojson");
+    let rows = json["rows"].as_array().expect("rows");
+    let features = geo["features"].as_array().expect("features");
+    let mut suppressed = 0;
+    for (i, row) in rows.iter().enumerate() {
+        let text = match &row["count"] {
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        assert_eq!(csv[i][col(&h, "count")], text);
+        assert_eq!(features[i]["properties"]["count"], row["count"]);
+        if text == "<5" {
+            suppressed += 1;
+            assert!(row["rate_per_1000"].is_null() && row["p_vs_previous"].is_null());
+            assert_eq!(csv[i][col(&h, "ratio_vs_previous")], "");
+        }
+    }
+    assert!(suppressed > 1, "the demo has small robbery counts");
+}

@@ -53,7 +53,9 @@ pub(crate) fn opt_day(field: &str, text: Option<&str>) -> Result<Option<NaiveDat
 /// Reads a period (`2024-03-05`, `2024-W05`, `2024-03`, `2024-Q1`, `2024`, or
 /// `2024-01-01..2024-03-31`).
 pub(crate) fn period(field: &str, text: &str) -> Result<Period, QueryError> {
-    text.trim().parse::<Period>().field(field)
+    text.trim()
+        .parse::<Period>()
+        .map_err(|e| QueryError::invalid(field, format!("cannot read '{text}': {e}")))
 }
 
 impl RangeParams {
