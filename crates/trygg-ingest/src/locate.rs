@@ -77,11 +77,28 @@ pub enum LocatorError {
     /// PROJ failed.
     #[error(transparent)]
     Crs(#[from] trygg_crs::CrsError),
+    /// A stored stadsdel cannot be used (damaged or hand-edited store).
+    #[error("stadsdel '{code}' in the store: {reason}")]
+    Area {
+        /// The area's code.
+        code: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
-fn property(area: &StoredArea, key: &str) -> Option<Arc<str>> {
-    let props: serde_json::Value = serde_json::from_str(&area.properties).ok()?;
-    props.get(key)?.as_str().map(Arc::from)
+/// A stadsdel's text property (its division), `None` when it has none; properties
+/// that are not a JSON object are an error, not "no division".
+fn property(area: &StoredArea, key: &str) -> Result<Option<Arc<str>>, LocatorError> {
+    match serde_json::from_str::<serde_json::Value>(&area.properties) {
+        Ok(serde_json::Value::Object(props)) => {
+            Ok(props.get(key).and_then(|v| v.as_str()).map(Arc::from))
+        }
+        _ => Err(LocatorError::Area {
+            code: area.code.clone(),
+            reason: format!("properties are not a JSON object: '{}'", area.properties),
+        }),
+    }
 }
 
 impl Locator {
@@ -94,16 +111,21 @@ impl Locator {
         let extent = store.study_extent()?;
         let stadsdelar: Vec<Stadsdel> = areas
             .iter()
-            .map(|a| Stadsdel {
-                names: AreaAssignment {
-                    stadsdel: Some(Arc::from(a.code.as_str())),
-                    stadsdelsomrade_2020: property(a, "stadsdelsomrade_2020"),
-                    stadsdelsomrade_2023: property(a, "stadsdelsomrade_2023"),
-                    outside_areas: false,
-                },
-                point: interior_point(&a.geometry).unwrap_or((f64::NAN, f64::NAN)),
+            .map(|a| {
+                Ok(Stadsdel {
+                    names: AreaAssignment {
+                        stadsdel: Some(Arc::from(a.code.as_str())),
+                        stadsdelsomrade_2020: property(a, "stadsdelsomrade_2020")?,
+                        stadsdelsomrade_2023: property(a, "stadsdelsomrade_2023")?,
+                        outside_areas: false,
+                    },
+                    point: interior_point(&a.geometry).ok_or_else(|| LocatorError::Area {
+                        code: a.code.clone(),
+                        reason: "its geometry has no interior point (empty or degenerate)".into(),
+                    })?,
+                })
             })
-            .collect();
+            .collect::<Result<_, LocatorError>>()?;
         let mut lookup = std::collections::HashMap::new();
         for (i, a) in areas.iter().enumerate() {
             lookup.insert(name_key(&a.code), i);

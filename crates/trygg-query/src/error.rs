@@ -13,6 +13,8 @@ pub enum ErrorKind {
     NotFound,
     /// The request would cost more than the budget allows.
     TooLarge,
+    /// Try again (the store changed under the request).
+    Unavailable,
     /// The store or the machine failed; not the requester's fault.
     Internal,
 }
@@ -45,6 +47,10 @@ pub enum QueryError {
     /// A transformation (PROJ) failed.
     #[error("coordinate transformation failed: {0}")]
     Crs(#[from] trygg_crs::CrsError),
+    /// The data asked for is not available in this snapshot any more (the store
+    /// moved on); asking again answers from the new state.
+    #[error("{0}")]
+    Unavailable(String),
     /// Writing an encoding failed.
     #[error("writing the result: {0}")]
     Io(#[from] std::io::Error),
@@ -82,6 +88,7 @@ impl QueryError {
             QueryError::Invalid { .. } => ErrorKind::BadRequest,
             QueryError::NotFound { .. } => ErrorKind::NotFound,
             QueryError::Budget(_) => ErrorKind::TooLarge,
+            QueryError::Unavailable(_) => ErrorKind::Unavailable,
             QueryError::Store(_) | QueryError::Crs(_) | QueryError::Io(_) => ErrorKind::Internal,
         }
     }

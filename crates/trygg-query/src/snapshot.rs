@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde::Serialize;
 use trygg_analytics::study_area::land_index;
@@ -46,12 +46,19 @@ pub struct LayerData {
 pub struct Snapshot {
     view: EventView,
     max_fid: i64,
-    layers: BTreeMap<String, LayerData>,
+    /// The layers by name; their areas are read on first use (a counts query on
+    /// one layer does not decode the others' geometry).
+    layers: BTreeMap<String, (AreaLayer, OnceLock<Result<LayerData, String>>)>,
     population: Vec<PopulationRow>,
-    land: Option<AreaIndex>,
+    /// Built on first use (grids and densities need it, area counts do not).
+    land: OnceLock<Option<AreaIndex>>,
     data: DataInfo,
     source: ViewSource,
-    survey: SurveyRows,
+    /// The store, for the survey rows read on first use.
+    path: PathBuf,
+    /// The survey rows of this snapshot's version, read on first use (most
+    /// queries never need them): `Err` when the store has moved on meanwhile.
+    survey: OnceLock<Result<SurveyRows, String>>,
 }
 
 /// The survey's respondent rows (category `survey_response`) with their answers:
@@ -66,24 +73,48 @@ pub struct SurveyRows {
 }
 
 impl SurveyRows {
-    fn load(store: &Store) -> Result<SurveyRows, QueryError> {
+    /// The rows of `store` as of data version `version`; an error if the store is
+    /// at another version (the rows would not belong to the snapshot).
+    fn load(path: &Path, version: u64) -> Result<SurveyRows, String> {
+        let text = at_version(path, version, |store| {
+            store.attributes_of(
+                trygg_model::Source::Survey,
+                trygg_model::NormCategory::SurveyResponse,
+            )
+        })?;
         let mut out = SurveyRows::default();
-        let filter = trygg_store::EventFilter {
-            source: Some(trygg_model::Source::Survey),
-            ..trygg_store::EventFilter::default()
-        };
-        store.for_each_event(&filter, |e| -> Result<(), QueryError> {
-            if e.category_norm != trygg_model::NormCategory::SurveyResponse.as_str() {
-                return Ok(());
-            }
-            match serde_json::from_str::<serde_json::Value>(&e.attributes) {
-                Ok(serde_json::Value::Object(map)) => out.rows.push((e.stadsdel, map)),
+        for (stadsdel, attributes) in text {
+            match serde_json::from_str::<serde_json::Value>(&attributes) {
+                Ok(serde_json::Value::Object(map)) => out.rows.push((stadsdel, map)),
                 _ => out.unreadable += 1,
             }
-            Ok(())
-        })?;
+        }
         Ok(out)
     }
+}
+
+/// Reads from the store at `path` while it is at data version `version` (in one
+/// read transaction); an error when the store has moved on, so that what a
+/// snapshot reads late still belongs to its state.
+fn at_version<T>(
+    path: &Path,
+    version: u64,
+    f: impl FnOnce(&Store) -> Result<T, trygg_store::StoreError>,
+) -> Result<T, String> {
+    let store = Store::open(path).map_err(|e| e.to_string())?;
+    store
+        .read_transaction(|| {
+            if store.data_version()? != version {
+                return Ok(None);
+            }
+            f(&store).map(Some)
+        })
+        .map_err(|e: trygg_store::StoreError| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "the store changed after this snapshot (version {version}) was taken; ask again"
+            )
+        })
 }
 
 /// The layer name of the land (study area of grids and density surfaces).
@@ -103,15 +134,10 @@ impl Snapshot {
         let mut layers = BTreeMap::new();
         let mut population = Vec::new();
         for info in store.area_layers()? {
-            let areas = store.areas(&info.name)?;
             population.extend(store.population(&info.name)?);
-            layers.insert(info.name.clone(), LayerData { info, areas });
+            layers.insert(info.name.clone(), (info, OnceLock::new()));
         }
         population.extend(store.population(trygg_analytics::areas::MUNICIPALITY_LAYER)?);
-        let land = layers
-            .get(LAND_LAYER)
-            .filter(|l| !l.areas.is_empty())
-            .map(|l| land_index(&l.areas));
         let data = DataInfo {
             version: loaded.version,
             synthetic: store.meta(meta::SYNTHETIC)?.as_deref() == Some("true"),
@@ -123,10 +149,11 @@ impl Snapshot {
             max_fid: loaded.max_fid,
             layers,
             population,
-            land,
+            land: OnceLock::new(),
             data,
             source: loaded.source,
-            survey: SurveyRows::load(store)?,
+            path: store.path().to_owned(),
+            survey: OnceLock::new(),
         })
     }
 
@@ -155,14 +182,14 @@ impl Snapshot {
         self.source
     }
 
-    /// The layers, by name.
-    pub fn layers(&self) -> &BTreeMap<String, LayerData> {
-        &self.layers
+    /// The layers' descriptions, by name.
+    pub fn layer_infos(&self) -> impl Iterator<Item = &AreaLayer> {
+        self.layers.values().map(|(info, _)| info)
     }
 
-    /// A layer's areas; `field` names the request field for the error.
+    /// A layer and its areas; `field` names the request field for the error.
     pub fn layer(&self, name: &str, field: &str) -> Result<&LayerData, QueryError> {
-        self.layers.get(name).ok_or_else(|| {
+        let (info, areas) = self.layers.get(name).ok_or_else(|| {
             QueryError::not_found(
                 field,
                 format!(
@@ -170,19 +197,49 @@ impl Snapshot {
                     self.layers.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )
-        })
+        })?;
+        areas
+            .get_or_init(|| {
+                at_version(&self.path, self.data.version, |store| {
+                    Ok(LayerData {
+                        info: info.clone(),
+                        areas: store.areas(name)?,
+                    })
+                })
+            })
+            .as_ref()
+            .map_err(|e| QueryError::Unavailable(e.clone()))
+    }
+
+    /// Reads every layer's areas now (a long-running reader does, while the store
+    /// is at the snapshot's version).
+    pub fn load_all(&self) -> Result<(), QueryError> {
+        for name in self.layers.keys() {
+            self.layer(name, "layer")?;
+        }
+        self.survey().map(drop)
     }
 
     /// The stadsdelar (for layers defined through them); empty when absent.
-    pub fn stadsdelar(&self) -> &[StoredArea] {
-        self.layers
-            .get(trygg_analytics::areas::STADSDEL_LAYER)
-            .map_or(&[], |l| l.areas.as_slice())
+    pub fn stadsdelar(&self) -> Result<&[StoredArea], QueryError> {
+        if !self
+            .layers
+            .contains_key(trygg_analytics::areas::STADSDEL_LAYER)
+        {
+            return Ok(&[]);
+        }
+        Ok(self
+            .layer(trygg_analytics::areas::STADSDEL_LAYER, "layer")?
+            .areas
+            .as_slice())
     }
 
     /// The survey's respondent rows.
-    pub fn survey(&self) -> &SurveyRows {
-        &self.survey
+    pub fn survey(&self) -> Result<&SurveyRows, QueryError> {
+        self.survey
+            .get_or_init(|| SurveyRows::load(&self.path, self.data.version))
+            .as_ref()
+            .map_err(|e| QueryError::Unavailable(e.clone()))
     }
 
     /// The population figures of every layer.
@@ -192,7 +249,15 @@ impl Snapshot {
 
     /// The land index (grids and density surfaces are land cells only).
     pub fn land(&self, field: &str) -> Result<&AreaIndex, QueryError> {
-        self.land.as_ref().ok_or_else(|| {
+        let areas = if self.layers.contains_key(LAND_LAYER) {
+            self.layer(LAND_LAYER, field)?.areas.as_slice()
+        } else {
+            &[]
+        };
+        let land = self
+            .land
+            .get_or_init(|| (!areas.is_empty()).then(|| land_index(areas)));
+        land.as_ref().ok_or_else(|| {
             QueryError::not_found(
                 field,
                 "the store has no 'land' area layer (the study area of grids); load one with `trygg areas load --layer land`",
@@ -217,6 +282,9 @@ impl LiveSnapshot {
     pub fn open(path: &Path) -> Result<LiveSnapshot, QueryError> {
         let store = Store::open(path)?;
         let snapshot = Snapshot::load(&store)?;
+        // A long-running reader reads everything with the snapshot, while the
+        // store is still at its version.
+        snapshot.load_all()?;
         Ok(LiveSnapshot {
             path: path.to_owned(),
             current: RwLock::new(Arc::new(snapshot)),
@@ -245,11 +313,29 @@ impl LiveSnapshot {
         let Some(next) = current.refreshed(&store)? else {
             return Ok(false);
         };
-        let mut slot = self
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *slot = Arc::new(next);
+        if let Err(e) = next.load_all() {
+            // Moved again meanwhile: the next refresh takes the newer state.
+            if !matches!(e, QueryError::Unavailable(_)) {
+                return Err(e);
+            }
+        }
+        let next = Arc::new(next);
+        {
+            let mut slot = self
+                .current
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *slot = Arc::clone(&next);
+        }
+        // Readers see the batch now. The snapshot file for the next process is
+        // written in the background (a cache: a failure only costs that process
+        // a rebuild; an older file is merely extended).
+        let file = trygg_store::view_file_path(&self.path);
+        std::thread::spawn(move || {
+            let _ = next
+                .view()
+                .write_file(&file, next.data.version, next.max_fid);
+        });
         Ok(true)
     }
 

@@ -161,6 +161,28 @@ impl Store {
         Ok(())
     }
 
+    /// `(stadsdel, attributes JSON text)` of every event of `source` with normalised
+    /// category `category_norm`, in `source_id` order (the survey's respondent rows).
+    pub fn attributes_of(
+        &self,
+        source: trygg_model::Source,
+        category_norm: trygg_model::NormCategory,
+    ) -> Result<Vec<(Option<String>, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT stadsdel, attributes FROM events WHERE source = ?1 AND category_norm = ?2
+                 ORDER BY source_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([source.as_str(), category_norm.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
     /// All committed batches, oldest first, with their files.
     pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
         let mut stmt = self

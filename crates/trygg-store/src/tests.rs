@@ -544,3 +544,40 @@ fn every_change_increments_the_data_version() {
     assert!(v3 > v2);
     assert_eq!(store.rewritten_version().expect("rw"), v3);
 }
+
+#[test]
+fn regression_a_store_without_extent_keeps_centimetres_in_the_view() {
+    // No extent, no areas: the origin was (0, 0) and f32 kept half metres.
+    let (_dir, mut store) = new_store();
+    assert!(store.study_extent().expect("extent").is_none());
+    let mut batch = store.begin_batch(&info()).expect("batch");
+    batch
+        .insert(&event(
+            1,
+            674_032.37,
+            6_580_821.53,
+            Precision::Exact,
+            "2024-01-01T12:00:00+01:00",
+        ))
+        .expect("insert");
+    batch
+        .insert(&event(
+            2,
+            674_032.38,
+            6_580_821.54,
+            Precision::Exact,
+            "2024-01-01T13:00:00+01:00",
+        ))
+        .expect("insert");
+    batch
+        .commit(&[], &BTreeMap::new(), &BTreeMap::new())
+        .expect("commit");
+    let view = store.view().expect("view");
+    for (i, (x, y)) in [(674_032.37, 6_580_821.53), (674_032.38, 6_580_821.54)]
+        .iter()
+        .enumerate()
+    {
+        let (vx, vy) = view.xy(i);
+        assert!((vx - x).abs() < 0.01 && (vy - y).abs() < 0.01, "{vx},{vy}");
+    }
+}

@@ -171,17 +171,11 @@ fn write_column<T: Le, W: Write>(w: &mut W, column: &[T]) -> std::io::Result<()>
 }
 
 fn read_column<T: Le, R: Read>(r: &mut R, n: usize) -> std::io::Result<Vec<T>> {
-    let mut out = Vec::with_capacity(n);
-    let mut buf = vec![0u8; 64 * 1024 / T::SIZE * T::SIZE];
-    let mut left = n;
-    while left > 0 {
-        let take = left.min(buf.len() / T::SIZE);
-        let bytes = &mut buf[..take * T::SIZE];
-        r.read_exact(bytes)?;
-        out.extend(bytes.chunks_exact(T::SIZE).map(T::get));
-        left -= take;
-    }
-    Ok(out)
+    // One read of the whole column (a large read bypasses the buffer), then one
+    // conversion: the peak is the view plus its largest column.
+    let mut bytes = vec![0u8; n * T::SIZE];
+    r.read_exact(&mut bytes)?;
+    Ok(bytes.chunks_exact(T::SIZE).map(T::get).collect())
 }
 
 fn read_one<T: Le, R: Read>(r: &mut R) -> std::io::Result<T> {
@@ -236,7 +230,10 @@ impl EventView {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = path.with_file_name(format!("{name}.partial-{}", std::process::id()));
+        // Unique per write: two writers (threads or processes) never share a file.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = path.with_file_name(format!("{name}.partial-{}-{n}", std::process::id()));
         let result = (|| {
             let file = std::fs::File::create(&temp)?;
             let mut w = Hashing::new(BufWriter::with_capacity(1 << 20, file));
@@ -474,7 +471,8 @@ impl Store {
 
     /// A newer view than `current` (of data version `version`, events up to
     /// `max_fid`), or `None` when the store has not changed: extended with the
-    /// events added since, or rebuilt after a revert. Writes the snapshot file.
+    /// events added since, or rebuilt after a revert. Does not write the snapshot
+    /// file (a live reader swaps first and saves after: [`EventView::write_file`]).
     pub fn refresh_view(
         &self,
         current: &EventView,
@@ -491,11 +489,6 @@ impl Store {
                 None => self.rebuild(now).map(Some),
             }
         })?;
-        if let Some(l) = &loaded {
-            let _ = l
-                .view
-                .write_file(&view_file_path(&self.path), l.version, l.max_fid);
-        }
         Ok(loaded)
     }
 

@@ -216,7 +216,7 @@ pub(crate) fn area_layer(
     }
     let data = snap.layer(name, field)?;
     budget.check_areas(data.areas.len(), "layer")?;
-    let layer = AreaLayer::from_store(name, &data.areas, snap.stadsdelar()).field(field)?;
+    let layer = AreaLayer::from_store(name, &data.areas, snap.stadsdelar()?).field(field)?;
     Ok((layer, data.areas.clone()))
 }
 

@@ -162,8 +162,9 @@ impl Job for SurveyRequest {
         let layer = self.layer.as_deref().unwrap_or("stadsdel");
 
         let mut responses = Vec::new();
-        let mut unreadable = snap.survey().unreadable;
-        for (stadsdel, attrs) in &snap.survey().rows {
+        let survey = snap.survey()?;
+        let mut unreadable = survey.unreadable;
+        for (stadsdel, attrs) in &survey.rows {
             let text = |key: &str| {
                 attrs
                     .get(key)
@@ -196,7 +197,7 @@ impl Job for SurveyRequest {
         }
         let grouping = match layer {
             "stadsdel" => AreaGrouping::AsGiven,
-            division => AreaGrouping::division(snap.stadsdelar(), division).field("layer")?,
+            division => AreaGrouping::division(snap.stadsdelar()?, division).field("layer")?,
         };
         let query = SurveyQuery {
             indicator: Indicator::unsafe_evening(),

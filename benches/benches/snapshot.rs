@@ -1,0 +1,150 @@
+//! Snapshot benchmarks at 10M events (issue 8):
+//!
+//! - `snapshot_open_10m`: `Store::open` + `Snapshot::load` of a 10M-event store
+//!   whose view file is current (what every CLI query and a server start pay;
+//!   target < 2 s);
+//! - `batch_visible_10k`: a 10k-event batch committed, then a live snapshot's
+//!   `refresh` until readers see it (target < 200 ms);
+//! - `view_file_rebuild_10m`: the fallback, building the view from SQLite rows.
+//!
+//! The store (10 × 1M synthetic crime rows through the normal ingest) is built
+//! once under `target/bench-data/` and reused. Run with
+//! `cargo bench -p trygg-benches --bench snapshot`; `TRYGG_BENCH_EVENTS` changes
+//! the size. Numbers are recorded in docs/benchmarks.md.
+
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use trygg_ingest::pipeline::{ingest, IngestRequest};
+use trygg_ingest::setup::open_or_create;
+use trygg_model::Source;
+use trygg_query::{LiveSnapshot, Snapshot};
+use trygg_store::Store;
+
+fn ingest_file(store: &mut Store, file: &Path) {
+    let report = ingest(
+        store,
+        &IngestRequest {
+            source: Source::Crimes,
+            files: vec![file.to_owned()],
+            mapping: None,
+            strict: false,
+        },
+        &mut |_| {},
+    )
+    .expect("ingest");
+    assert!(report.landed());
+}
+
+/// The benchmark store with `n` events (built once).
+fn store(n: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(format!("snapshot-{n}.gpkg"));
+    if path.exists() {
+        return path;
+    }
+    let building = dir.join(format!("building-{n}.gpkg"));
+    let _ = std::fs::remove_file(&building);
+    let mut store = open_or_create(&building, true).expect("store");
+    let chunk = 1_000_000.min(n);
+    let csv = dir.join("chunk.csv");
+    let mut done = 0;
+    let started = Instant::now();
+    while done < n {
+        let rows = chunk.min(n - done);
+        std::fs::write(
+            &csv,
+            trygg_benches::crimes_csv(rows, u64::from(done), &format!("b{done}-")),
+        )
+        .expect("write");
+        ingest_file(&mut store, &csv);
+        done += rows;
+    }
+    drop(store);
+    std::fs::rename(&building, &path).expect("rename");
+    println!(
+        "built {n} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    path
+}
+
+fn benches(c: &mut Criterion) {
+    let n = std::env::var("TRYGG_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let path = store(n);
+    // Make the view file current.
+    let first = Snapshot::load(&Store::open(&path).expect("open")).expect("load");
+    println!(
+        "{} events, view {:.1} bytes/event, from {:?}",
+        first.view().len(),
+        first.view().bytes_per_event(),
+        first.view_source()
+    );
+    drop(first);
+
+    let mut group = c.benchmark_group("snapshot");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("snapshot_open_10m", |b| {
+        b.iter(|| {
+            let store = Store::open(&path).expect("open");
+            black_box(Snapshot::load(&store).expect("load").view().len())
+        });
+    });
+    group.bench_function("view_file_rebuild_10m", |b| {
+        b.iter(|| {
+            black_box(
+                Store::open(&path)
+                    .expect("open")
+                    .view()
+                    .expect("view")
+                    .len(),
+            )
+        });
+    });
+
+    // A copy of the store to add batches to.
+    let work = path.with_file_name("snapshot-work.gpkg");
+    std::fs::copy(&path, &work).expect("copy");
+    let view_file = trygg_store::view_file_path(&path);
+    std::fs::copy(&view_file, trygg_store::view_file_path(&work)).expect("copy view");
+    let live = LiveSnapshot::open(&work).expect("live");
+    let mut store = Store::open(&work).expect("open");
+    let batch = work.with_file_name("batch.csv");
+    let mut k = 0u64;
+    group.bench_function("batch_visible_10k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                k += 1;
+                std::fs::write(
+                    &batch,
+                    trygg_benches::crimes_csv(10_000, 1_000 + k, &format!("k{k}-")),
+                )
+                .expect("write");
+                ingest_file(&mut store, &batch);
+                // From the commit to readers seeing it.
+                let started = Instant::now();
+                assert!(live.refresh().expect("refresh"));
+                total += started.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+    drop(live);
+    let _ = std::fs::remove_file(&work);
+    let _ = std::fs::remove_file(trygg_store::view_file_path(&work));
+}
+
+criterion_group!(snapshot, benches);
+criterion_main!(snapshot);
