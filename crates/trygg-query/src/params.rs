@@ -8,7 +8,7 @@ use trygg_analytics::gistar::ClassBasis;
 use trygg_analytics::grid::SquareGrid;
 use trygg_analytics::selection::Selection;
 use trygg_analytics::study_area::Neighbourhood;
-use trygg_analytics::window::{day_range_utc, Period};
+use trygg_analytics::window::{day_range_utc, Period, WindowKind};
 use trygg_model::{NormCategory, Source};
 
 use crate::error::{Field, QueryError};
@@ -58,7 +58,21 @@ pub(crate) fn period(field: &str, text: &str) -> Result<Period, QueryError> {
         .map_err(|e| QueryError::invalid(field, format!("cannot read '{text}': {e}")))
 }
 
+/// Reads a period length (`day`, `week`, `month`, `quarter`, `year`; default month).
+pub(crate) fn window(text: Option<&str>) -> Result<WindowKind, QueryError> {
+    text.unwrap_or("month").parse().field("window")
+}
+
 impl RangeParams {
+    /// Both ends, required (for series and tables).
+    pub(crate) fn both(&self) -> Result<(NaiveDate, NaiveDate), QueryError> {
+        match self.days()? {
+            (Some(from), Some(to)) => Ok((from, to)),
+            (None, _) => Err(QueryError::invalid("from", "needs a first day")),
+            (_, None) => Err(QueryError::invalid("to", "needs a last day")),
+        }
+    }
+
     /// The range's days, validated (a reversed range is an error naming `from`).
     pub fn days(&self) -> Result<(Option<NaiveDate>, Option<NaiveDate>), QueryError> {
         let from = opt_day("from", self.from.as_deref())?;

@@ -18,7 +18,7 @@ use crate::encode::{Cell, Table, Tabular};
 use crate::error::{Field, QueryError};
 use crate::jobs::time::{MatrixResult, TrendResult};
 use crate::jobs::{area_layer, Job, Options, Proj};
-use crate::params::{period, AreaParams, DisclosureParams, RangeParams, SelectionParams};
+use crate::params::{period, window, AreaParams, DisclosureParams, RangeParams, SelectionParams};
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// Area statistics of one period.
@@ -432,15 +432,8 @@ impl Job for TableRequest {
     type Output = TableResult;
 
     fn validate(&self) -> Result<ValidTable, QueryError> {
-        let kind: WindowKind = self
-            .window
-            .as_deref()
-            .unwrap_or("month")
-            .parse()
-            .field("window")?;
-        let (Some(from), Some(to)) = self.range.days()? else {
-            return Err(QueryError::invalid("from", "a table needs from and to"));
-        };
+        let kind = window(self.window.as_deref())?;
+        let (from, to) = self.range.both()?;
         Ok(ValidTable {
             series: PeriodSeries::covering(kind, from, to).field("window")?,
             selection: self.selection.validate(None)?,
@@ -701,12 +694,7 @@ impl Job for PolygonRequest {
             period: period("period", &self.period)?,
             selection: self.selection.validate(None)?,
             threshold: self.disclosure.threshold()?,
-            window: self
-                .window
-                .as_deref()
-                .unwrap_or("month")
-                .parse()
-                .field("window")?,
+            window: window(self.window.as_deref())?,
             area: drawn_area(&self.geometry, &Proj::new()?)?,
         })
     }

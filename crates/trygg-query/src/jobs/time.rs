@@ -15,7 +15,7 @@ use crate::encode::{Cell, Table, Tabular};
 use crate::error::{Field, QueryError};
 use crate::jobs::counts::one_area;
 use crate::jobs::{Job, Options};
-use crate::params::{AreaParams, DisclosureParams, RangeParams, SelectionParams};
+use crate::params::{window, AreaParams, DisclosureParams, RangeParams, SelectionParams};
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// A count per period with an OLS slope and a Mann-Kendall trend.
@@ -132,15 +132,8 @@ impl Job for TrendRequest {
     type Output = TrendResult;
 
     fn validate(&self) -> Result<ValidTrend, QueryError> {
-        let kind: WindowKind = self
-            .window
-            .as_deref()
-            .unwrap_or("month")
-            .parse()
-            .field("window")?;
-        let (Some(from), Some(to)) = self.range.days()? else {
-            return Err(QueryError::invalid("from", "a series needs from and to"));
-        };
+        let kind = window(self.window.as_deref())?;
+        let (from, to) = self.range.both()?;
         Ok((
             kind,
             from,
