@@ -170,12 +170,16 @@ fn write_column<T: Le, W: Write>(w: &mut W, column: &[T]) -> std::io::Result<()>
     Ok(())
 }
 
-fn read_column<T: Le, R: Read>(r: &mut R, n: usize) -> std::io::Result<Vec<T>> {
-    // One read of the whole column (a large read bypasses the buffer), then one
-    // conversion: the peak is the view plus its largest column.
-    let mut bytes = vec![0u8; n * T::SIZE];
-    r.read_exact(&mut bytes)?;
-    Ok(bytes.chunks_exact(T::SIZE).map(T::get).collect())
+/// Reads a column of `n` values through `scratch` (reused across columns, so the
+/// bytes are faulted in once; the peak is the view plus its largest column).
+fn read_column<T: Le, R: Read>(
+    r: &mut R,
+    n: usize,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<Vec<T>> {
+    scratch.resize(n * T::SIZE, 0);
+    r.read_exact(scratch)?;
+    Ok(scratch.chunks_exact(T::SIZE).map(T::get).collect())
 }
 
 fn read_one<T: Le, R: Read>(r: &mut R) -> std::io::Result<T> {
@@ -292,18 +296,19 @@ impl EventView {
         let origin = (read_one::<f64, _>(&mut r)?, read_one::<f64, _>(&mut r)?);
         let categories = read_strings(&mut r)?;
         let stadsdelar = read_strings(&mut r)?;
+        let mut scratch = Vec::new();
         let view = EventView {
             origin,
-            t: read_column(&mut r, n)?,
-            span: read_column(&mut r, n)?,
-            time_precision: read_column(&mut r, n)?,
-            source: read_column(&mut r, n)?,
-            category_norm: read_column(&mut r, n)?,
-            precision: read_column(&mut r, n)?,
-            category: read_column(&mut r, n)?,
-            stadsdel: read_column(&mut r, n)?,
-            x: read_column(&mut r, n)?,
-            y: read_column(&mut r, n)?,
+            t: read_column(&mut r, n, &mut scratch)?,
+            span: read_column(&mut r, n, &mut scratch)?,
+            time_precision: read_column(&mut r, n, &mut scratch)?,
+            source: read_column(&mut r, n, &mut scratch)?,
+            category_norm: read_column(&mut r, n, &mut scratch)?,
+            precision: read_column(&mut r, n, &mut scratch)?,
+            category: read_column(&mut r, n, &mut scratch)?,
+            stadsdel: read_column(&mut r, n, &mut scratch)?,
+            x: read_column(&mut r, n, &mut scratch)?,
+            y: read_column(&mut r, n, &mut scratch)?,
             categories,
             stadsdelar,
             tree: std::sync::OnceLock::new(),
