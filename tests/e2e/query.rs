@@ -255,7 +255,7 @@ fn unknown_layers_and_bad_periods_are_clear_errors() {
 #[test]
 fn matrix_trend_and_change_add_up_and_name_their_periods() {
     // The hour × weekday matrix of a month counts every event of the selection once.
-    let (header, rows) = parse_csv(&query(&[
+    let matrix = [
         "matrix",
         "--source",
         "crimes",
@@ -263,7 +263,8 @@ fn matrix_trend_and_change_add_up_and_name_their_periods() {
         "2024-05-01",
         "--to",
         "2024-05-31",
-    ]));
+    ];
+    let (header, rows) = parse_csv(&query(&matrix));
     assert_eq!(rows.len(), 24);
     assert_eq!(
         &header[1..8],
@@ -281,18 +282,8 @@ fn matrix_trend_and_change_add_up_and_name_their_periods() {
         .expect("count");
     // Date-only and long-interval times are not placed in the week: the matrix
     // counts the others and says how many it left out.
-    let m: serde_json::Value = serde_json::from_str(&query(&[
-        "matrix",
-        "--source",
-        "crimes",
-        "--from",
-        "2024-05-01",
-        "--to",
-        "2024-05-31",
-        "--format",
-        "json",
-    ]))
-    .expect("json");
+    let m: serde_json::Value =
+        serde_json::from_str(&query(&[&matrix[..], &["--format", "json"]].concat())).expect("json");
     let left_out = m["left_out_imprecise_time"].as_u64().expect("left out");
     assert!(left_out > 0, "the demo's crimes include date-only times");
     assert_eq!(m["total"].as_u64(), Some(total));

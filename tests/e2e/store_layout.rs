@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::{count_events, fixture, ingest_json};
+use crate::support::{count_events, police_store};
 
 fn ogrinfo(args: &[&str]) -> String {
     let out = Command::new("ogrinfo")
@@ -21,14 +21,7 @@ fn ogrinfo(args: &[&str]) -> String {
 #[test]
 fn ogrinfo_lists_events_as_points_with_their_spatial_reference() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = dir.path().join("layout.gpkg");
-    let (code, report) = ingest_json(
-        &store,
-        "police-events",
-        &[],
-        &[&fixture("polisen-events-sample.json")],
-    );
-    assert_eq!(code, 0, "{report}");
+    let store = police_store(dir.path(), "layout.gpkg");
     let s = store.to_str().expect("path");
 
     let layers = ogrinfo(&["-ro", "-q", s]);

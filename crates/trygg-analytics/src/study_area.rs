@@ -281,12 +281,19 @@ impl Locator<'_> {
     }
 }
 
+/// The first and last cell of `grid` over the land's bounding box.
+fn square_span(grid: SquareGrid, land: &AreaIndex) -> Option<(SquareCell, SquareCell)> {
+    let b = land.bounds()?;
+    Some((
+        grid.cell_of(b.min_x, b.min_y),
+        grid.cell_of(b.max_x, b.max_y),
+    ))
+}
+
 impl StudyArea {
     /// The square cells of `grid` whose centre lies on `land`.
     pub fn square(grid: SquareGrid, land: &AreaIndex) -> Result<StudyArea, StudyAreaError> {
-        let b = land.bounds().ok_or(StudyAreaError::NoLand)?;
-        let lo = grid.cell_of(b.min_x, b.min_y);
-        let hi = grid.cell_of(b.max_x, b.max_y);
+        let (lo, hi) = square_span(grid, land).ok_or(StudyAreaError::NoLand)?;
         let candidates = StudyArea::square_candidates(grid, land).unwrap_or(0);
         if candidates > MAX_CANDIDATE_CELLS {
             return Err(StudyAreaError::TooManyCells(candidates));
@@ -308,9 +315,7 @@ impl StudyArea {
     /// known before any is built: what a request's cost is estimated from.
     /// `None` without land.
     pub fn square_candidates(grid: SquareGrid, land: &AreaIndex) -> Option<usize> {
-        let b = land.bounds()?;
-        let lo = grid.cell_of(b.min_x, b.min_y);
-        let hi = grid.cell_of(b.max_x, b.max_y);
+        let (lo, hi) = square_span(grid, land)?;
         let w = (hi.col - lo.col + 1).max(0) as u128;
         let h = (hi.row - lo.row + 1).max(0) as u128;
         Some(usize::try_from(w * h).unwrap_or(usize::MAX))

@@ -1,14 +1,13 @@
 //! Output files that are never half-written and never a store: an [`OutputFile`]
-//! writes beside its target (`.NAME.partial-PID`) and replaces the target in one
-//! rename only when [`OutputFile::commit`] is called after the last byte, so an
-//! existing file is never truncated by a failed or interrupted export. Opening one
-//! first refuses a target that is the store being read or one of its side files.
+//! is a [`BesideFile`] (written beside its target and renamed over it only when
+//! [`OutputFile::commit`] is called after the last byte, so an existing file is
+//! never truncated by a failed or interrupted export) whose target was first
+//! checked not to be the store being read or one of its side files.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use trygg_store::{check_output_path, StoreError};
+use trygg_store::{check_output_path, BesideFile, StoreError};
 
 /// An error opening or committing an output file.
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +29,7 @@ pub enum OutputError {
 /// A file being written; see the module docs.
 #[derive(Debug)]
 pub struct OutputFile {
-    writer: Option<BufWriter<File>>,
-    temp: PathBuf,
+    file: BesideFile,
     target: PathBuf,
 }
 
@@ -40,63 +38,33 @@ impl OutputFile {
     /// its side files (compared by canonical path and file identity).
     pub fn create(target: &Path, store: &Path) -> Result<OutputFile, OutputError> {
         check_output_path(store, target)?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let file = File::create(&temp).map_err(|source| OutputError::Io {
-            path: temp.clone(),
+        let file = BesideFile::create(target).map_err(|source| OutputError::Io {
+            path: target.to_owned(),
             source,
         })?;
         Ok(OutputFile {
-            writer: Some(BufWriter::new(file)),
-            temp,
+            file,
             target: target.to_owned(),
         })
     }
 
     /// Flushes and syncs what was written and puts it in place of the target.
-    pub fn commit(mut self) -> Result<(), OutputError> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| OutputError::Io { path, source }
-        };
-        let writer = self.writer.take();
-        if let Some(writer) = writer {
-            let file = writer
-                .into_inner()
-                .map_err(|e| io(&self.temp)(e.into_error()))?;
-            file.sync_all().map_err(io(&self.temp))?;
-        }
-        std::fs::rename(&self.temp, &self.target).map_err(io(&self.target))
-    }
-
-    fn writer(&mut self) -> std::io::Result<&mut BufWriter<File>> {
-        self.writer
-            .as_mut()
-            .ok_or_else(|| std::io::Error::other("output already committed"))
+    pub fn commit(self) -> Result<(), OutputError> {
+        let OutputFile { file, target } = self;
+        file.commit().map_err(|source| OutputError::Io {
+            path: target,
+            source,
+        })
     }
 }
 
 impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.writer()?.write(buf)
+        self.file.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.writer()?.flush()
-    }
-}
-
-impl Drop for OutputFile {
-    fn drop(&mut self) {
-        // Not committed (an error or a panic on the way): the target is untouched
-        // and the partial file goes.
-        drop(self.writer.take());
-        if self.temp.exists() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
+        self.file.flush()
     }
 }
 

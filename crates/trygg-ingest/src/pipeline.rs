@@ -173,13 +173,9 @@ fn load_mapping(req: &IngestRequest) -> Result<Option<Mapping>, IngestError> {
     Ok(Some(mapping))
 }
 
-fn transformer_for(crs_text: &str, origin: &str) -> Result<Transformer, IngestError> {
-    let crs_error = |source| IngestError::Crs {
-        mapping: origin.to_owned(),
-        source,
-    };
-    let crs = Crs::parse(crs_text).map_err(crs_error)?;
-    Transformer::to_store(&crs).map_err(crs_error)
+/// The transform from a CRS, as written, to the store's.
+fn store_transformer(crs_text: &str) -> Result<Transformer, trygg_crs::CrsError> {
+    Transformer::to_store(&Crs::parse(crs_text)?)
 }
 
 /// One file's counts and the ids it has used so far.
@@ -526,9 +522,7 @@ impl Runner<'_> {
 
 /// A file's CRS as a transform to the store's; an unknown CRS is the file's fault.
 fn file_transformer(crs_text: &str) -> Result<Transformer, FileError> {
-    Crs::parse(crs_text)
-        .and_then(|crs| Transformer::to_store(&crs))
-        .map_err(|e| FileError::file(e.to_string()))
+    store_transformer(crs_text).map_err(|e| FileError::file(e.to_string()))
 }
 
 /// Runs one batch. The store must already hold its areas (see [`crate::setup`]).
@@ -539,8 +533,11 @@ pub fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let mapping = load_mapping(req)?;
     if let Some(m) = &mapping {
-        // An unknown CRS stops the batch before anything is read.
-        transformer_for(m.crs_text(), m.origin())?;
+        // An unknown CRS in the mapping stops the batch before anything is read.
+        store_transformer(m.crs_text()).map_err(|source| IngestError::Crs {
+            mapping: m.origin().to_owned(),
+            source,
+        })?;
     }
     let locator = Locator::from_store(store)?;
     // Every file is read before the store is touched: a file that cannot be read

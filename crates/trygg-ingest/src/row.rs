@@ -356,8 +356,29 @@ impl<'m> RowBuilder<'m> {
         Ok(stamp)
     }
 
+    /// Rejects a time whose year is outside the plausible years.
     fn check_year(&self, stamp: Stamp, text: &str, field: &str) -> Result<(), Fail> {
-        check_year(&self.years, stamp, text, field)
+        let years = &self.years;
+        if years.contains(&stamp.year()) {
+            return Ok(());
+        }
+        let shown = match stamp {
+            Stamp::Local { at, .. } => at.to_string(),
+            Stamp::Fixed(t) => t.to_rfc3339(),
+        };
+        let text = if text.is_empty() {
+            shown.as_str()
+        } else {
+            text
+        };
+        Err(Fail::new(
+            field,
+            format!(
+                "time '{text}' is outside the plausible years {}-{}",
+                years.start(),
+                years.end()
+            ),
+        ))
     }
 
     fn reported<F: Fields + ?Sized>(
@@ -605,37 +626,6 @@ fn join_into<F: Fields + ?Sized>(out: &mut String, fields: &F, cols: &[usize]) {
             out.push(' ');
         }
         out.push_str(value);
-    }
-}
-
-/// Rejects a time whose year is outside `years`.
-fn check_year(
-    years: &RangeInclusive<i32>,
-    stamp: Stamp,
-    text: &str,
-    field: &str,
-) -> Result<(), Fail> {
-    let year = stamp.year();
-    if years.contains(&year) {
-        Ok(())
-    } else {
-        let shown = match stamp {
-            Stamp::Local { at, .. } => at.to_string(),
-            Stamp::Fixed(t) => t.to_rfc3339(),
-        };
-        let text = if text.is_empty() {
-            shown.as_str()
-        } else {
-            text
-        };
-        Err(Fail::new(
-            field,
-            format!(
-                "time '{text}' is outside the plausible years {}-{}",
-                years.start(),
-                years.end()
-            ),
-        ))
     }
 }
 

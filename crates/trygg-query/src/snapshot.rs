@@ -182,11 +182,6 @@ impl Snapshot {
         self.source
     }
 
-    /// The layers' descriptions, by name.
-    pub fn layer_infos(&self) -> impl Iterator<Item = &AreaLayer> {
-        self.layers.values().map(|(info, _)| info)
-    }
-
     /// A layer and its areas; `field` names the request field for the error.
     pub fn layer(&self, name: &str, field: &str) -> Result<&LayerData, QueryError> {
         let (info, areas) = self.layers.get(name).ok_or_else(|| {

@@ -131,11 +131,6 @@ impl NewStore {
         Ok(pending)
     }
 
-    /// The path the store will have.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Makes the store appear under its name, whole, and opens it there. Fails
     /// (leaving nothing) if another process created a file of that name meanwhile.
     pub fn persist(mut self) -> Result<Store, StoreError> {

@@ -7,6 +7,7 @@
 //! overlapping file again adds nothing.
 
 mod batch;
+mod beside;
 mod create;
 mod error;
 pub mod geom;
@@ -18,6 +19,7 @@ mod view;
 mod view_file;
 
 pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
+pub use beside::BesideFile;
 pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
 pub use read::{BatchRecord, EventFilter, Reverted, StoredEvent};

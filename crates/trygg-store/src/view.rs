@@ -211,34 +211,10 @@ impl EventViewBuilder {
     pub fn build(self) -> EventView {
         let mut rows = self.rows;
         rows.sort_by_key(|row| row.t);
-        let n = rows.len();
-        let mut view = EventView {
-            origin: self.origin,
-            x: Vec::with_capacity(n),
-            y: Vec::with_capacity(n),
-            t: Vec::with_capacity(n),
-            span: Vec::with_capacity(n),
-            time_precision: Vec::with_capacity(n),
-            source: Vec::with_capacity(n),
-            category_norm: Vec::with_capacity(n),
-            precision: Vec::with_capacity(n),
-            category: Vec::with_capacity(n),
-            categories: self.categories,
-            stadsdel: Vec::with_capacity(n),
-            stadsdelar: self.stadsdelar,
-            tree: OnceLock::new(),
-        };
-        for row in rows {
-            view.t.push(row.t);
-            view.span.push(row.span);
-            view.time_precision.push(row.time_precision);
-            view.x.push(row.x);
-            view.y.push(row.y);
-            view.source.push(row.source);
-            view.category_norm.push(row.norm);
-            view.precision.push(row.precision);
-            view.category.push(row.category);
-            view.stadsdel.push(row.stadsdel);
+        let mut view =
+            EventView::with_capacity(self.origin, rows.len(), self.categories, self.stadsdelar);
+        for row in &rows {
+            view.push_row(row);
         }
         view
     }
@@ -361,6 +337,45 @@ impl Store {
 }
 
 impl EventView {
+    /// An empty view with room for `n` events and the given dictionaries.
+    pub(crate) fn with_capacity(
+        origin: (f64, f64),
+        n: usize,
+        categories: Vec<String>,
+        stadsdelar: Vec<String>,
+    ) -> EventView {
+        EventView {
+            origin,
+            x: Vec::with_capacity(n),
+            y: Vec::with_capacity(n),
+            t: Vec::with_capacity(n),
+            span: Vec::with_capacity(n),
+            time_precision: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
+            category_norm: Vec::with_capacity(n),
+            precision: Vec::with_capacity(n),
+            category: Vec::with_capacity(n),
+            categories,
+            stadsdel: Vec::with_capacity(n),
+            stadsdelar,
+            tree: OnceLock::new(),
+        }
+    }
+
+    /// Appends one row's columns (the caller keeps the time order).
+    pub(crate) fn push_row(&mut self, row: &Row) {
+        self.t.push(row.t);
+        self.span.push(row.span);
+        self.time_precision.push(row.time_precision);
+        self.x.push(row.x);
+        self.y.push(row.y);
+        self.source.push(row.source);
+        self.category_norm.push(row.norm);
+        self.precision.push(row.precision);
+        self.category.push(row.category);
+        self.stadsdel.push(row.stadsdel);
+    }
+
     /// Number of events.
     pub fn len(&self) -> usize {
         self.t.len()

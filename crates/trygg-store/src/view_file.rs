@@ -18,9 +18,11 @@
 //! origin x/y, the two dictionaries (count, then length-prefixed UTF-8), the
 //! columns in a fixed order, and a checksum of everything before it.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::beside::BesideFile;
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::view::{intern, EventView, EventViewBuilder, Row};
@@ -230,48 +232,29 @@ impl EventView {
     /// Writes the view to `path` (beside, then renamed: a reader never sees half
     /// a file), tagged with the data version and max fid it reflects.
     pub fn write_file(&self, path: &Path, version: u64, max_fid: i64) -> std::io::Result<()> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Unique per write: two writers (threads or processes) never share a file.
-        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let temp = path.with_file_name(format!("{name}.partial-{}-{n}", std::process::id()));
-        let result = (|| {
-            let file = std::fs::File::create(&temp)?;
-            let mut w = Hashing::new(BufWriter::with_capacity(1 << 20, file));
-            w.write_all(MAGIC)?;
-            w.write_all(&version.to_le_bytes())?;
-            w.write_all(&max_fid.to_le_bytes())?;
-            w.write_all(&(self.len() as u64).to_le_bytes())?;
-            w.write_all(&self.origin.0.to_le_bytes())?;
-            w.write_all(&self.origin.1.to_le_bytes())?;
-            write_strings(&mut w, &self.categories)?;
-            write_strings(&mut w, &self.stadsdelar)?;
-            write_column(&mut w, &self.t)?;
-            write_column(&mut w, &self.span)?;
-            write_column(&mut w, &self.time_precision)?;
-            write_column(&mut w, &self.source)?;
-            write_column(&mut w, &self.category_norm)?;
-            write_column(&mut w, &self.precision)?;
-            write_column(&mut w, &self.category)?;
-            write_column(&mut w, &self.stadsdel)?;
-            write_column(&mut w, &self.x)?;
-            write_column(&mut w, &self.y)?;
-            let hash = w.finish();
-            let mut inner = w.inner;
-            inner.write_all(&hash.to_le_bytes())?;
-            inner.flush()?;
-            Ok(())
-        })();
-        match result.and_then(|()| std::fs::rename(&temp, path)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                Err(e)
-            }
-        }
+        let mut w = Hashing::new(BesideFile::create(path)?);
+        w.write_all(MAGIC)?;
+        w.write_all(&version.to_le_bytes())?;
+        w.write_all(&max_fid.to_le_bytes())?;
+        w.write_all(&(self.len() as u64).to_le_bytes())?;
+        w.write_all(&self.origin.0.to_le_bytes())?;
+        w.write_all(&self.origin.1.to_le_bytes())?;
+        write_strings(&mut w, &self.categories)?;
+        write_strings(&mut w, &self.stadsdelar)?;
+        write_column(&mut w, &self.t)?;
+        write_column(&mut w, &self.span)?;
+        write_column(&mut w, &self.time_precision)?;
+        write_column(&mut w, &self.source)?;
+        write_column(&mut w, &self.category_norm)?;
+        write_column(&mut w, &self.precision)?;
+        write_column(&mut w, &self.category)?;
+        write_column(&mut w, &self.stadsdel)?;
+        write_column(&mut w, &self.x)?;
+        write_column(&mut w, &self.y)?;
+        let hash = w.finish();
+        let mut file = w.inner;
+        file.write_all(&hash.to_le_bytes())?;
+        file.commit()
     }
 
     /// Reads a view file: the view, its data version and max fid. Any damage (a
@@ -361,18 +344,18 @@ impl EventView {
     /// This view plus the events of `added` (same origin), merged by time: equal
     /// times keep this view's events first, as a rebuild in fid order would.
     pub fn extended(&self, added: EventViewBuilder) -> EventView {
+        let index = |dict: &[String]| -> HashMap<String, u16> {
+            dict.iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), u16::try_from(i).unwrap_or(u16::MAX)))
+                .collect()
+        };
         let mut categories = self.categories.clone();
-        let mut category_index = categories
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), u16::try_from(i).unwrap_or(u16::MAX)))
-            .collect();
+        let mut category_index = index(&categories);
         let mut stadsdelar = self.stadsdelar.clone();
-        let mut stadsdel_index = stadsdelar
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), u16::try_from(i).unwrap_or(u16::MAX)))
-            .collect();
+        let mut stadsdel_index = index(&stadsdelar);
+        // The new rows were made relative to the same origin; only their
+        // dictionary codes change.
         let mut rows: Vec<Row> = added.rows;
         for row in &mut rows {
             row.category = intern(
@@ -387,59 +370,40 @@ impl EventView {
                     &added.stadsdelar[usize::from(row.stadsdel)],
                 );
             }
-            // The new rows were made relative to the same origin.
         }
         rows.sort_by_key(|r| r.t);
-        let n = self.len() + rows.len();
-        let mut out = EventView {
-            origin: self.origin,
-            x: Vec::with_capacity(n),
-            y: Vec::with_capacity(n),
-            t: Vec::with_capacity(n),
-            span: Vec::with_capacity(n),
-            time_precision: Vec::with_capacity(n),
-            source: Vec::with_capacity(n),
-            category_norm: Vec::with_capacity(n),
-            precision: Vec::with_capacity(n),
-            category: Vec::with_capacity(n),
-            categories,
-            stadsdel: Vec::with_capacity(n),
-            stadsdelar,
-            tree: std::sync::OnceLock::new(),
-        };
+        let mut out =
+            EventView::with_capacity(self.origin, self.len() + rows.len(), categories, stadsdelar);
         let mut old = 0usize;
-        let copy_old = |out: &mut EventView, from: usize, to: usize| {
-            out.t.extend_from_slice(&self.t[from..to]);
-            out.span.extend_from_slice(&self.span[from..to]);
-            out.time_precision
-                .extend_from_slice(&self.time_precision[from..to]);
-            out.source.extend_from_slice(&self.source[from..to]);
-            out.category_norm
-                .extend_from_slice(&self.category_norm[from..to]);
-            out.precision.extend_from_slice(&self.precision[from..to]);
-            out.category.extend_from_slice(&self.category[from..to]);
-            out.stadsdel.extend_from_slice(&self.stadsdel[from..to]);
-            out.x.extend_from_slice(&self.x[from..to]);
-            out.y.extend_from_slice(&self.y[from..to]);
-        };
-        for row in rows {
+        for row in &rows {
             // Everything old at or before this time goes first, in one copy.
             let until = old + self.t[old..].partition_point(|&t| t <= row.t);
-            copy_old(&mut out, old, until);
+            out.extend_from(self, old..until);
             old = until;
-            out.t.push(row.t);
-            out.span.push(row.span);
-            out.time_precision.push(row.time_precision);
-            out.source.push(row.source);
-            out.category_norm.push(row.norm);
-            out.precision.push(row.precision);
-            out.category.push(row.category);
-            out.stadsdel.push(row.stadsdel);
-            out.x.push(row.x);
-            out.y.push(row.y);
+            out.push_row(row);
         }
-        copy_old(&mut out, old, self.len());
+        out.extend_from(self, old..self.len());
         out
+    }
+
+    /// Appends the events `range` of `other` (same origin; its dictionaries a
+    /// prefix of this view's, so its codes mean the same here).
+    fn extend_from(&mut self, other: &EventView, range: std::ops::Range<usize>) {
+        self.t.extend_from_slice(&other.t[range.clone()]);
+        self.span.extend_from_slice(&other.span[range.clone()]);
+        self.time_precision
+            .extend_from_slice(&other.time_precision[range.clone()]);
+        self.source.extend_from_slice(&other.source[range.clone()]);
+        self.category_norm
+            .extend_from_slice(&other.category_norm[range.clone()]);
+        self.precision
+            .extend_from_slice(&other.precision[range.clone()]);
+        self.category
+            .extend_from_slice(&other.category[range.clone()]);
+        self.stadsdel
+            .extend_from_slice(&other.stadsdel[range.clone()]);
+        self.x.extend_from_slice(&other.x[range.clone()]);
+        self.y.extend_from_slice(&other.y[range]);
     }
 }
 

@@ -51,6 +51,27 @@ pub(crate) fn progress_bar(enabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Runs `work` on the store at `path`: the existing one, or a new one (with
+/// Stockholm's areas when `default_areas`) that appears under its name only if
+/// `work` succeeds and `keep` accepts its result.
+fn in_store<T>(
+    path: &Path,
+    default_areas: bool,
+    keep: impl Fn(&T) -> bool,
+    work: impl FnOnce(&mut Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let opening = || format!("opening store {}", path.display());
+    if path.exists() {
+        return work(&mut Store::open(path).with_context(opening)?);
+    }
+    let mut store = begin_store(path, default_areas).with_context(opening)?;
+    let result = work(&mut store)?;
+    if keep(&result) {
+        store.persist().with_context(opening)?;
+    }
+    Ok(result)
+}
+
 fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let req = IngestRequest {
         source: args.source.into(),
@@ -66,20 +87,14 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
             bar.set_message(format!("{} rows", p.rows));
         }
     };
-    let opening = || format!("opening store {}", args.store.display());
-    let report = if args.store.exists() {
-        let mut store = Store::open(&args.store).with_context(opening)?;
-        ingest(&mut store, &req, &mut on_progress)?
-    } else {
-        // A new store exists only once its first batch has landed: a failed or
-        // empty first ingest leaves nothing behind.
-        let mut store = begin_store(&args.store, !args.no_default_areas).with_context(opening)?;
-        let report = ingest(&mut store, &req, &mut on_progress)?;
-        if report.landed() {
-            store.persist().with_context(opening)?;
-        }
-        report
-    };
+    // A new store exists only once its first batch has landed: a failed or empty
+    // first ingest leaves nothing behind.
+    let report = in_store(
+        &args.store,
+        !args.no_default_areas,
+        IngestReport::landed,
+        |store| Ok(ingest(store, &req, &mut on_progress)?),
+    )?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -187,19 +202,12 @@ fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
         source_layer: args.source_layer.clone(),
         replace: args.replace,
     };
-    let opening = || format!("opening store {}", args.store.display());
-    let n = if args.store.exists() {
-        load_area_layer(
-            &mut Store::open(&args.store).with_context(opening)?,
-            &args.file,
-            &load,
-        )?
-    } else {
-        let mut store = begin_store(&args.store, false).with_context(opening)?;
-        let n = load_area_layer(&mut store, &args.file, &load)?;
-        store.persist().with_context(opening)?;
-        n
-    };
+    let n = in_store(
+        &args.store,
+        false,
+        |_| true,
+        |store| Ok(load_area_layer(store, &args.file, &load)?),
+    )?;
     writeln!(
         std::io::stdout(),
         "loaded {n} areas from {} as layer '{}'",
