@@ -88,6 +88,35 @@ impl IngestReport {
     pub fn landed(&self) -> bool {
         self.batch_id.is_some()
     }
+
+    /// The report as JSON (the CLI's `--json` and the API's answer), listing at
+    /// most `listed` rejections (all are stored) and how many more there were.
+    pub fn to_json(&self, listed: usize) -> serde_json::Value {
+        use serde_json::json;
+        let rejections: Vec<_> = self
+            .rejections
+            .iter()
+            .take(listed)
+            .map(|r| json!({"file": r.file, "row": r.row, "field": r.field, "reason": r.reason}))
+            .collect();
+        json!({
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "rejections": rejections,
+            "rejections_omitted": self.rejections.len().saturating_sub(listed),
+            "skip_reasons": self.skip_reasons,
+            "time_notes": self.time_notes,
+            "batch_id": self.batch_id,
+            "landed": self.landed(),
+            "files": self.files.iter().map(|f| json!({
+                "file": f.file, "sha256": f.sha256, "bytes": f.bytes, "read": f.read, "accepted": f.accepted,
+                "duplicates": f.duplicates, "skipped": f.skipped, "rejected": f.rejected, "error": f.error,
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// An error that stops the whole batch before or while it runs; nothing lands.

@@ -14,6 +14,7 @@
 //!
 //! No HTTP, no command line: only analytics, the store and plain data.
 
+pub mod access;
 pub mod disclosure;
 pub mod encode;
 pub mod error;
@@ -21,8 +22,10 @@ pub mod jobs;
 pub mod params;
 pub mod snapshot;
 
+pub use access::{Policy, Role};
 pub use error::{ErrorKind, QueryError};
 pub use jobs::counts::{CountsRequest, PolygonRequest, TableRequest};
+pub use jobs::events::EventsRequest;
 pub use jobs::hotspots::{ChangeRequest, EmergingRequest, HotspotsRequest};
 pub use jobs::survey::SurveyRequest;
 pub use jobs::time::{MatrixRequest, TrendRequest};

@@ -15,7 +15,7 @@ use crate::error::{Field, QueryError};
 
 /// Which events: sources, categories, local hours and weekdays. No source means
 /// the incident sources (the survey counts only when named).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SelectionParams {
     /// Sources by name (`crimes`, `police-events`, `shootings`, `fires`, `survey`).
@@ -29,7 +29,7 @@ pub struct SelectionParams {
 }
 
 /// A range of Stockholm days, both included (`2024-01-01`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RangeParams {
     /// First day.
@@ -122,7 +122,7 @@ impl SelectionParams {
 }
 
 /// The cells of a hotspot analysis: a SWEREF square grid or H3 hexagons.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CellParams {
     /// Square cell size in metres (default 250).
@@ -212,7 +212,9 @@ impl CellParams {
 }
 
 /// Small-count protection asked for (the server forces it for viewers).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisclosureParams {
     /// Publish counts below this as "<N" (and everything derived from them absent).
@@ -233,7 +235,7 @@ impl DisclosureParams {
 }
 
 /// Restricting a series or matrix to one area of a layer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AreaParams {
     /// The area's layer (default `stadsdel`).

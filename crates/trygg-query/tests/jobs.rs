@@ -144,12 +144,12 @@ where
     J::Output: serde::Serialize,
 {
     let opts = Options {
-        geometry: format == Format::GeoJson,
+        geometry: format.wants_geometry(),
         ..Options::default()
     };
     let result = job.run(snap, &opts).expect("runs");
     let mut out = Vec::new();
-    encode::write(&mut out, format, &result, snap.data()).expect("encodes");
+    encode::write(&mut out, format, J::NAME, &result, snap.data()).expect("encodes");
     String::from_utf8(out).expect("utf-8")
 }
 

@@ -23,33 +23,43 @@ const WKB_MULTIPOLYGON: u32 = 6;
 pub fn encode_point(srs_id: i32, x: f64, y: f64) -> Vec<u8> {
     let mut out = Vec::with_capacity(29);
     header(&mut out, srs_id, None);
+    wkb_point(&mut out, x, y);
+    out
+}
+
+/// Appends a point's ISO WKB (little-endian).
+pub fn wkb_point(out: &mut Vec<u8>, x: f64, y: f64) {
     out.push(1);
     out.extend_from_slice(&WKB_POINT.to_le_bytes());
     out.extend_from_slice(&x.to_le_bytes());
     out.extend_from_slice(&y.to_le_bytes());
-    out
 }
 
 /// Encodes a multipolygon with its XY envelope in the header.
 pub fn encode_multipolygon(srs_id: i32, mp: &MultiPolygon<f64>) -> Vec<u8> {
     let mut out = Vec::new();
     header(&mut out, srs_id, envelope(mp));
+    wkb_multipolygon(&mut out, mp);
+    out
+}
+
+/// Appends a multipolygon's ISO WKB (little-endian).
+pub fn wkb_multipolygon(out: &mut Vec<u8>, mp: &MultiPolygon<f64>) {
     out.push(1);
     out.extend_from_slice(&WKB_MULTIPOLYGON.to_le_bytes());
-    put_u32(&mut out, mp.0.len());
+    put_u32(out, mp.0.len());
     for polygon in &mp.0 {
         out.push(1);
         out.extend_from_slice(&WKB_POLYGON.to_le_bytes());
-        put_u32(&mut out, polygon.interiors().len() + 1);
+        put_u32(out, polygon.interiors().len() + 1);
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-            put_u32(&mut out, ring.0.len());
+            put_u32(out, ring.0.len());
             for c in &ring.0 {
                 out.extend_from_slice(&c.x.to_le_bytes());
                 out.extend_from_slice(&c.y.to_le_bytes());
             }
         }
     }
-    out
 }
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {

@@ -6,10 +6,12 @@
 //! or not at all, and `(source, source_id)` is unique, so loading the same or an
 //! overlapping file again adds nothing.
 
+mod audit;
 mod batch;
 mod beside;
 mod create;
 mod error;
+pub mod feature_file;
 pub mod geom;
 pub mod meta;
 mod read;
@@ -18,6 +20,7 @@ mod store;
 mod view;
 mod view_file;
 
+pub use audit::AuditEntry;
 pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
 pub use beside::BesideFile;
 pub use create::{check_output_path, NewStore};

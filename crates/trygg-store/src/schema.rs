@@ -7,18 +7,19 @@ pub const GPKG_APPLICATION_ID: i32 = 0x4750_4B47;
 /// `PRAGMA user_version` of a GeoPackage 1.3 file.
 pub const GPKG_USER_VERSION: i32 = 10300;
 /// The version of Trygg's own tables, kept in `trygg_meta`.
-pub const SCHEMA_VERSION: &str = "2";
+pub const SCHEMA_VERSION: &str = "3";
 
 /// Migrations from each earlier schema version to the next, applied in order by
 /// `Store::open` inside one transaction: (from version, SQL).
-pub const MIGRATIONS: [(&str, &str); 1] = [(
-    "1",
-    // 2: batches can be reverted (who, when, how many events went), and carry
-    // notes on how their times were read (daylight-saving gaps and repeats);
-    // events carry their time precision. Version 1 kept none, so it is inferred as
-    // ingest made it: a local midnight start whose end (if any) is 23:59:59 came
-    // from a date-only time; a longer interval than an hour is an interval.
-    "ALTER TABLE ingest_batches ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';
+pub const MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "1",
+        // 2: batches can be reverted (who, when, how many events went), and carry
+        // notes on how their times were read (daylight-saving gaps and repeats);
+        // events carry their time precision. Version 1 kept none, so it is inferred as
+        // ingest made it: a local midnight start whose end (if any) is 23:59:59 came
+        // from a date-only time; a longer interval than an hour is an interval.
+        "ALTER TABLE ingest_batches ADD COLUMN notes TEXT NOT NULL DEFAULT '{}';
      ALTER TABLE ingest_batches ADD COLUMN reverted_at TEXT;
      ALTER TABLE ingest_batches ADD COLUMN reverted_by TEXT;
      ALTER TABLE ingest_batches ADD COLUMN reverted_events INTEGER;
@@ -28,13 +29,30 @@ pub const MIGRATIONS: [(&str, &str); 1] = [(
      UPDATE events SET time_precision = 'date'
        WHERE substr(occurred_at, 11, 9) = 'T00:00:00'
          AND (occurred_to IS NULL OR substr(occurred_to, 11, 9) = 'T23:59:59');",
-)];
+    ),
+    (
+        "2", // 3: an append-only audit log of exports and point-level answers.
+        AUDIT_SQL,
+    ),
+];
+
+/// The audit log: rows can be added, never changed or removed (triggers).
+const AUDIT_SQL: &str = "CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, role TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, rows INTEGER, detail TEXT NOT NULL DEFAULT '');
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
+  ('audit_log', 'attributes', 'audit_log', 'Exports and point-level answers: who, when, what, how many rows (append-only)', NULL);";
 
 const WKT_3006: &str = r#"PROJCS["SWEREF99 TM",GEOGCS["SWEREF99",DATUM["SWEREF99",SPHEROID["GRS 1980",6378137,298.257222101,AUTHORITY["EPSG","7019"]],AUTHORITY["EPSG","6619"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4619"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AUTHORITY["EPSG","3006"]]"#;
 const WKT_4326: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]]"#;
 
-/// Creates every table of a new store. Runs inside the creating transaction.
-pub fn create_sql() -> String {
+/// The GeoPackage 1.3 core tables (with the SRS of WGS 84 and SWEREF 99 TM), for
+/// the store and for exported GeoPackages.
+pub fn core_sql() -> String {
     format!(
         r#"
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -56,7 +74,16 @@ CREATE TABLE gpkg_geometry_columns (
   CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
   CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
   CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+"#
+    )
+}
 
+/// Creates every table of a new store. Runs inside the creating transaction.
+pub fn create_sql() -> String {
+    let core = core_sql();
+    format!(
+        r#"
+{core}
 CREATE TABLE trygg_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE ingest_batches (
@@ -99,6 +126,7 @@ CREATE TABLE population (
   year INTEGER NOT NULL, population INTEGER NOT NULL, derived BOOLEAN NOT NULL, source TEXT,
   UNIQUE (layer, area_code, year));
 
+{AUDIT_SQL}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
   ('events', 'features', 'events', 'Trygg events (all sources), SWEREF 99 TM points', 3006),
   ('areas', 'features', 'areas', 'Area layers (stadsdelar, stadsdelsområden, uploaded areas)', 3006),

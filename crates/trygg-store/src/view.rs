@@ -432,6 +432,16 @@ impl EventView {
         &self.categories[usize::from(self.category[i])]
     }
 
+    /// Event `i`'s category code (index into [`EventView::category_names`]).
+    pub fn category_code(&self, i: usize) -> u16 {
+        self.category[i]
+    }
+
+    /// The source category texts the codes index.
+    pub fn category_names(&self) -> &[String] {
+        &self.categories
+    }
+
     /// Event `i`'s stadsdel code (index into [`EventView::stadsdel_names`]) or [`NO_AREA`].
     pub fn stadsdel_code(&self, i: usize) -> u16 {
         self.stadsdel[i]

@@ -100,7 +100,7 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::stdout().lock();
     let shown = if args.json {
-        writeln!(out, "{}", report_json(&report))
+        writeln!(out, "{}", report.to_json(LISTED_REJECTIONS))
     } else {
         print_summary(&mut out, &req, &report, &args.store)
     };
@@ -113,32 +113,6 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
-}
-
-fn report_json(report: &IngestReport) -> serde_json::Value {
-    let rejections: Vec<_> = report
-        .rejections
-        .iter()
-        .take(LISTED_REJECTIONS)
-        .map(|r| json!({"file": r.file, "row": r.row, "field": r.field, "reason": r.reason}))
-        .collect();
-    json!({
-        "read": report.read,
-        "accepted": report.accepted,
-        "duplicates": report.duplicates,
-        "skipped": report.skipped,
-        "rejected": report.rejected,
-        "rejections": rejections,
-        "rejections_omitted": report.rejections.len().saturating_sub(LISTED_REJECTIONS),
-        "skip_reasons": report.skip_reasons,
-        "time_notes": report.time_notes,
-        "batch_id": report.batch_id,
-        "landed": report.landed(),
-        "files": report.files.iter().map(|f| json!({
-            "file": f.file, "sha256": f.sha256, "bytes": f.bytes, "read": f.read, "accepted": f.accepted,
-            "duplicates": f.duplicates, "skipped": f.skipped, "rejected": f.rejected, "error": f.error,
-        })).collect::<Vec<_>>(),
     })
 }
 

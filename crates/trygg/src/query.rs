@@ -47,7 +47,7 @@ pub struct OutputArgs {
     /// The store file.
     #[arg(long)]
     pub store: PathBuf,
-    /// Output format: csv, excel (Swedish Excel: BOM, ';', decimal comma), json or geojson.
+    /// Output format: csv, excel (Swedish Excel: BOM, ';', decimal comma), json, geojson, xlsx, gpkg or parquet.
     #[arg(long, default_value = "csv")]
     pub format: String,
     /// Output file (default: standard output).
@@ -505,10 +505,10 @@ fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
     let snapshot = Snapshot::load(&store)?;
     let options = Options {
         budget,
-        geometry: format == Format::GeoJson,
+        geometry: format.wants_geometry(),
     };
     let result = job.execute(valid, &snapshot, &options)?;
-    encode::write(&mut sink, format, &result, snapshot.data())?;
+    encode::write(&mut sink, format, J::NAME, &result, snapshot.data())?;
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
 }

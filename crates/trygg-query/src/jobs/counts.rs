@@ -22,7 +22,7 @@ use crate::params::{period, window, AreaParams, DisclosureParams, RangeParams, S
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// Area statistics of one period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CountsRequest {
     /// The layer (default `stadsdel`; also `municipality` or `grid:SIZE`).
@@ -237,6 +237,7 @@ pub struct ValidCounts {
 }
 
 impl Job for CountsRequest {
+    const NAME: &'static str = "counts";
     type Valid = ValidCounts;
     type Output = CountsResult;
 
@@ -361,7 +362,7 @@ impl Tabular for CountsResult {
 
 /// The area × period table: counts of every area of a layer in every period of
 /// a range, in one request (e.g. every stadsdel × month of a year).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TableRequest {
     /// The layer (default `stadsdel`).
@@ -428,6 +429,7 @@ pub struct ValidTable {
 }
 
 impl Job for TableRequest {
+    const NAME: &'static str = "table";
     type Valid = ValidTable;
     type Output = TableResult;
 
@@ -567,7 +569,7 @@ impl Tabular for TableResult {
 /// Statistics of a drawn area: its count, change, hour × weekday matrix and
 /// series. Only point-precision events count in it (as in every polygon layer);
 /// rates are absent (no population is known for a drawn area).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolygonRequest {
     /// A GeoJSON Polygon or MultiPolygon in WGS 84 (lon, lat).
@@ -686,6 +688,7 @@ pub struct ValidPolygon {
 }
 
 impl Job for PolygonRequest {
+    const NAME: &'static str = "polygon";
     type Valid = ValidPolygon;
     type Output = PolygonResult;
 

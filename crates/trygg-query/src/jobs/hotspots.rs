@@ -28,7 +28,7 @@ use crate::params::{day, CellParams, Cells, DisclosureParams, RangeParams, Selec
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// Gi* hotspots over a window.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HotspotsRequest {
     /// The days.
@@ -133,6 +133,7 @@ fn cell_shapes(
 }
 
 impl Job for HotspotsRequest {
+    const NAME: &'static str = "hotspots";
     type Valid = (Selection, Cells, Option<u64>);
     type Output = HotspotsResult;
 
@@ -292,7 +293,7 @@ impl Tabular for HotspotsResult {
 }
 
 /// Emerging hotspots over time slices.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmergingRequest {
     /// Which events.
@@ -376,6 +377,7 @@ pub struct ValidEmerging {
 }
 
 impl Job for EmergingRequest {
+    const NAME: &'static str = "emerging";
     type Valid = ValidEmerging;
     type Output = EmergingResult;
 
@@ -538,7 +540,7 @@ impl Tabular for EmergingResult {
 }
 
 /// Hotspot change between an earlier and a later period.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangeRequest {
     /// The later period.
@@ -608,6 +610,7 @@ pub struct ChangeResult {
 }
 
 impl Job for ChangeRequest {
+    const NAME: &'static str = "change";
     type Valid = (Selection, Selection, Cells, Option<u64>);
     type Output = ChangeResult;
 

@@ -3,6 +3,7 @@
 //! request's suppression rule.
 
 pub mod counts;
+pub mod events;
 pub mod hotspots;
 pub mod survey;
 pub mod time;
@@ -23,6 +24,8 @@ use crate::snapshot::Snapshot;
 /// A request: validated without the store (so a bad request costs nothing and
 /// fails before any work), then executed on a snapshot.
 pub trait Job {
+    /// The job's name (`counts`, `hotspots`, …): its CLI subcommand and API path.
+    const NAME: &'static str;
     /// The request's validated values.
     type Valid;
     /// The published result.

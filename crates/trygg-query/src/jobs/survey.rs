@@ -20,7 +20,7 @@ use crate::params::{period, DisclosureParams};
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// Survey indicators.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SurveyRequest {
     /// `stadsdel` (as answered, default) or a division of the stadsdelar.
@@ -115,6 +115,7 @@ pub type ValidSurvey = (
 );
 
 impl Job for SurveyRequest {
+    const NAME: &'static str = "survey";
     type Valid = ValidSurvey;
     type Output = SurveyResult;
 

@@ -19,7 +19,7 @@ use crate::params::{window, AreaParams, DisclosureParams, RangeParams, Selection
 use crate::snapshot::{DataInfo, Snapshot};
 
 /// A count per period with an OLS slope and a Mann-Kendall trend.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrendRequest {
     /// Period length: day, week, month (default), quarter or year.
@@ -128,6 +128,7 @@ pub(crate) fn series(
 pub type ValidTrend = (WindowKind, NaiveDate, NaiveDate, Selection, Option<u64>);
 
 impl Job for TrendRequest {
+    const NAME: &'static str = "trend";
     type Valid = ValidTrend;
     type Output = TrendResult;
 
@@ -184,7 +185,7 @@ impl Tabular for TrendResult {
 }
 
 /// The hour × weekday matrix (Stockholm time).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MatrixRequest {
     /// The days.
@@ -276,6 +277,7 @@ pub(crate) fn matrix(
 }
 
 impl Job for MatrixRequest {
+    const NAME: &'static str = "matrix";
     type Valid = (Selection, Option<u64>);
     type Output = MatrixResult;
 

@@ -1,0 +1,118 @@
+//! The audit log: one row per export or point-level answer (who, when, what, how
+//! many rows). SQLite triggers refuse every UPDATE and DELETE, so rows can only
+//! be added.
+
+use rusqlite::params;
+
+use crate::error::StoreError;
+use crate::store::{now_rfc3339, Store};
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its id (0 for a new entry).
+    pub id: i64,
+    /// When (UTC, RFC 3339; set on append).
+    pub at: String,
+    /// The requester (the API key's name, or `anonymous`).
+    pub who: String,
+    /// The requester's role.
+    pub role: String,
+    /// What was done (`export`, `events`, `ingest`, `revert`).
+    pub action: String,
+    /// What it was done to (the request path and parameters).
+    pub target: String,
+    /// Rows returned or affected.
+    pub rows: Option<u64>,
+    /// More about it (e.g. the format).
+    pub detail: String,
+}
+
+impl Store {
+    /// Appends an entry (its `id` and `at` are set by the store); returns the id.
+    pub fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
+        let rows = e.rows.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
+        self.conn
+            .execute(
+                "INSERT INTO audit_log (at, who, role, action, target, rows, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    now_rfc3339(),
+                    e.who,
+                    e.role,
+                    e.action,
+                    e.target,
+                    rows,
+                    e.detail
+                ],
+            )
+            .map_err(|s| self.sql(s))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The newest entries first, at most `limit`, older than `before` (an id) if given.
+    pub fn audit_log(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, at, who, role, action, target, rows, detail FROM audit_log
+                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|s| self.sql(s))?;
+        let rows = stmt
+            .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    who: r.get(2)?,
+                    role: r.get(3)?,
+                    action: r.get(4)?,
+                    target: r.get(5)?,
+                    rows: r
+                        .get::<_, Option<i64>>(6)?
+                        .map(|v| u64::try_from(v).unwrap_or(0)),
+                    detail: r.get(7)?,
+                })
+            })
+            .map_err(|s| self.sql(s))?;
+        rows.collect::<Result<_, _>>().map_err(|s| self.sql(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_log_only_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::create(&dir.path().join("s.gpkg")).expect("create");
+        let entry = AuditEntry {
+            id: 0,
+            at: String::new(),
+            who: "anna".into(),
+            role: "analyst".into(),
+            action: "export".into(),
+            target: "/api/v1/events?format=csv".into(),
+            rows: Some(12),
+            detail: "csv".into(),
+        };
+        let first = store.append_audit(&entry).expect("append");
+        let second = store.append_audit(&entry).expect("append");
+        assert!(second > first);
+        let log = store.audit_log(10, None).expect("read");
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].id, second);
+        assert_eq!(log[0].rows, Some(12));
+        assert_eq!(store.audit_log(10, Some(second)).expect("page").len(), 1);
+        for sql in ["UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log"] {
+            let e = store.conn.execute(sql, []).expect_err("refused");
+            assert!(e.to_string().contains("append-only"), "{e}");
+        }
+        assert_eq!(store.audit_log(10, None).expect("read").len(), 2);
+    }
+}
