@@ -75,6 +75,7 @@ fn benches(c: &mut Criterion) {
                     files: vec![file.clone()],
                     mapping: None,
                     strict: false,
+                    names: Vec::new(),
                 };
                 let report = ingest(&mut store, &req, &mut |_| {}).expect("ingest");
                 assert_eq!(report.accepted, u64::from(ROWS));

@@ -34,6 +34,7 @@ fn ingest_file(store: &mut Store, file: &Path) {
             files: vec![file.to_owned()],
             mapping: None,
             strict: false,
+            names: Vec::new(),
         },
         &mut |_| {},
     )

@@ -789,6 +789,8 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
              ALTER TABLE ingest_batches DROP COLUMN reverted_by;
              ALTER TABLE ingest_batches DROP COLUMN reverted_events;
              ALTER TABLE events DROP COLUMN time_precision;
+             DROP TABLE audit_log;
+             DELETE FROM gpkg_contents WHERE table_name = 'audit_log';
              UPDATE trygg_meta SET value = '1' WHERE key = 'schema_version';",
         )
         .expect("downgrade");
@@ -799,6 +801,14 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
         &store,
         "SELECT value FROM trygg_meta WHERE key = 'schema_version'",
     );
-    assert_eq!(version, "2");
+    assert_eq!(version, "3", "migrated through every version");
     assert_eq!(count_events(&store), 0);
+    // Version 3's audit log came with it, append-only.
+    let conn = rusqlite::Connection::open(&store).expect("open");
+    conn.execute(
+        "INSERT INTO audit_log (at, who, role, action, target) VALUES ('now', 'a', 'admin', 'test', 'x')",
+        [],
+    )
+    .expect("the audit log takes rows");
+    assert!(conn.execute("DELETE FROM audit_log", []).is_err());
 }

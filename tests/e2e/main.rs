@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `trygg` binary on real files and real stores, checked
-//! with GDAL's `ogrinfo` where the GeoPackage layout matters.
+//! with GDAL's `ogrinfo` where the GeoPackage layout matters, and the HTTP service
+//! through its router and on loopback.
 
+mod api;
 mod crash;
 mod demo;
 mod export;

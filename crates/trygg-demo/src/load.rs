@@ -35,6 +35,7 @@ pub fn batches(data_dir: &Path, manifest: &Manifest) -> Result<Vec<IngestRequest
                 files: vec![path],
                 mapping,
                 strict: false,
+                names: Vec::new(),
             }),
         }
     }

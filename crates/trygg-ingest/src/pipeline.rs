@@ -42,6 +42,9 @@ pub struct IngestRequest {
     pub mapping: Option<PathBuf>,
     /// Roll back the whole batch if any row is rejected.
     pub strict: bool,
+    /// The files' names as their sender knows them (an upload's file names), in
+    /// the order of `files`, for reports and rejections; empty: the paths.
+    pub names: Vec<String>,
 }
 
 /// Progress reported while a batch runs.
@@ -517,11 +520,15 @@ impl Runner<'_> {
     fn run(
         &mut self,
         inputs: &[(PathBuf, Vec<u8>)],
+        names: &[String],
         mapping: Option<&Mapping>,
         strict: bool,
     ) -> Result<(), Stop> {
         for (index, (path, bytes)) in inputs.iter().enumerate() {
-            let name = path.display().to_string();
+            let name = names
+                .get(index)
+                .cloned()
+                .unwrap_or_else(|| path.display().to_string());
             let mut run = FileRun {
                 index,
                 name: name.clone(),
@@ -605,7 +612,7 @@ pub fn ingest(
     };
     let (produced, mut report, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write(store, &info, &rx));
-        let produced = runner.run(&inputs, mapping.as_ref(), req.strict);
+        let produced = runner.run(&inputs, &req.names, mapping.as_ref(), req.strict);
         // Closing the channel lets the writer roll back if `Finish` was never sent.
         let Runner { tx, report, .. } = runner;
         drop(tx);

@@ -172,6 +172,11 @@ impl Snapshot {
         &self.view
     }
 
+    /// The area layers the snapshot holds (their areas are read on first use).
+    pub fn layers(&self) -> impl Iterator<Item = &AreaLayer> {
+        self.layers.values().map(|(info, _)| info)
+    }
+
     /// What the data is.
     pub fn data(&self) -> &DataInfo {
         &self.data

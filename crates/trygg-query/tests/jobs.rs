@@ -68,6 +68,7 @@ fn fixture(dir: &Path) -> PathBuf {
                 files: vec![file.clone()],
                 mapping: None,
                 strict: false,
+                names: Vec::new(),
             },
             &mut |_| {},
         )
@@ -95,6 +96,7 @@ fn fixture(dir: &Path) -> PathBuf {
             files: vec![survey],
             mapping: None,
             strict: false,
+            names: Vec::new(),
         },
         &mut |_| {},
     )
@@ -513,6 +515,7 @@ fn a_live_snapshot_follows_batches_and_readers_keep_theirs() {
             files: vec![more],
             mapping: None,
             strict: false,
+            names: Vec::new(),
         },
         &mut |_| {},
     )

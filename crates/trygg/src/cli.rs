@@ -41,6 +41,17 @@ pub enum Command {
         #[arg(long)]
         store: PathBuf,
     },
+    /// Serve the HTTP API over a store (see docs/configuration.md).
+    Serve(ServeArgs),
+    /// Make a new random API key and print the config entry holding its hash.
+    ApiKey {
+        /// Who holds it (shown in the audit log).
+        #[arg(long)]
+        name: String,
+        /// viewer, analyst or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
     /// Ingest batches: list them, or take one back whole.
     Batches {
         /// What to do with batches.
@@ -230,4 +241,24 @@ pub struct DemoArgs {
     /// Stop after the summary instead of serving the map.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where to serve it.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+}
+
+/// `trygg serve`: flags override the config file and the environment.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The store file (or `store` in the config, or TRYGG_STORE).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Listen address (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// A TOML config file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Log JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
 }

@@ -26,6 +26,8 @@ const LISTED_REJECTIONS: usize = 1_000;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => run_ingest(&args),
+        Command::Serve(args) => crate::serve::run(crate::serve::config(&args)?),
+        Command::ApiKey { name, role } => crate::serve::api_key(&name, &role),
         Command::Areas {
             command: AreasCommand::Load(args),
         } => run_areas_load(&args),
@@ -78,6 +80,7 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
         files: args.files.clone(),
         mapping: args.mapping.clone(),
         strict: args.strict,
+        names: Vec::new(),
     };
     let bar = progress_bar(!args.json);
     let mut on_progress = |p: Progress| {

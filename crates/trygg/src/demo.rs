@@ -35,13 +35,10 @@ pub fn run_demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         build(args, &mut out)?;
     }
-    if !args.no_serve {
-        writeln!(
-            out,
-            "The map server is not part of Trygg yet: stopping after the summary."
-        )?;
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    crate::serve::run(crate::serve::demo_config(&args.store, &args.addr))
 }
 
 fn build(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -222,7 +222,8 @@ impl EventsRequest {
     }
 }
 
-fn rfc3339(t: i64) -> String {
+/// An instant (Unix seconds) as RFC 3339 UTC.
+pub fn rfc3339(t: i64) -> String {
     DateTime::<Utc>::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()

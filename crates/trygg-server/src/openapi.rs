@@ -1,0 +1,276 @@
+//! The OpenAPI 3.1 document, generated from the query layer's request types:
+//! each query parameter is a property of the request's JSON Schema (the same
+//! schema [`crate::params`] reads query strings by), so the document and the
+//! server cannot disagree on a parameter.
+
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+use trygg_query::encode::Format;
+use trygg_query::{
+    ChangeRequest, CountsRequest, EmergingRequest, EventsRequest, HotspotsRequest, MatrixRequest,
+    PolygonRequest, SurveyRequest, TableRequest, TrendRequest,
+};
+
+use crate::params::properties;
+
+/// Query parameters of a request type (plus the server's own).
+fn query_params<T: JsonSchema>(with_format: bool) -> Vec<Value> {
+    let (schema, props) = properties::<T>();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut out: Vec<Value> = props
+        .iter()
+        .map(|(name, prop)| {
+            let mut schema = prop.clone();
+            let description = schema
+                .as_object_mut()
+                .and_then(|o| o.remove("description"))
+                .unwrap_or(Value::Null);
+            let mut p = json!({
+                "name": name, "in": "query", "required": required.contains(&name.as_str()),
+                "description": description, "schema": schema,
+            });
+            if prop.get("type").is_some_and(|t| t == "array") {
+                p["style"] = json!("form");
+                p["explode"] = json!(true);
+            }
+            p
+        })
+        .collect();
+    if with_format {
+        out.push(format_param());
+    }
+    out
+}
+
+fn format_param() -> Value {
+    json!({
+        "name": "format", "in": "query", "required": false,
+        "description": "The encoding: json (default), csv, excel (Swedish Excel CSV), geojson, xlsx, gpkg, parquet.",
+        "schema": {"type": "string", "enum": Format::NAMES},
+    })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn responses(kind: &str) -> Value {
+    let ok = match kind {
+        "table" => json!({
+            "description": "The result (JSON), or its rows in the asked format.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/geo+json": {"schema": {"type": "object"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+                "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }),
+        "text" => {
+            json!({"description": "Text.", "content": {"text/plain": {"schema": {"type": "string"}}}})
+        }
+        "html" => {
+            json!({"description": "A page.", "content": {"text/html": {"schema": {"type": "string"}}}})
+        }
+        _ => {
+            json!({"description": "The answer.", "content": {"application/json": {"schema": {"type": "object"}}}})
+        }
+    };
+    json!({
+        "200": ok,
+        "304": {"description": "Not modified (the ETag given in If-None-Match is current)."},
+        "400": error_response("A parameter is wrong; `field` names it."),
+        "401": error_response("An API key is needed, or the key is unknown."),
+        "403": error_response("The key's role may not do this."),
+        "404": error_response("No such layer, area or batch."),
+        "422": error_response("Over a request budget; `field` names the parameter to change."),
+        "503": error_response("Too many queries at once; see Retry-After."),
+    })
+}
+
+fn op(summary: &str, role: &str, parameters: Vec<Value>, kind: &str) -> Value {
+    json!({
+        "summary": summary,
+        "description": format!("Role: {role}."),
+        "parameters": parameters,
+        "responses": responses(kind),
+    })
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let aggregates = "viewer (suppressed at the viewer threshold), analyst, admin";
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, operation: Value| {
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = operation;
+    };
+    add(
+        "/healthz",
+        "get",
+        op("The process answers.", "none", vec![], "json"),
+    );
+    add(
+        "/readyz",
+        "get",
+        op(
+            "A snapshot is loaded: its data version and age.",
+            "none",
+            vec![],
+            "json",
+        ),
+    );
+    add(
+        "/metrics",
+        "get",
+        op("Prometheus metrics.", "none", vec![], "text"),
+    );
+    add(
+        "/api/v1/meta",
+        "get",
+        op(
+            "Sources, categories, layers, extent, data version and whether the data is synthetic.",
+            aggregates,
+            vec![],
+            "json",
+        ),
+    );
+    add(
+        "/api/v1/layers",
+        "get",
+        op("The area layers.", aggregates, vec![], "json"),
+    );
+    add(
+        "/api/v1/layers/{name}",
+        "get",
+        op(
+            "An area layer as GeoJSON (WGS 84).",
+            aggregates,
+            vec![
+                path_param("name", "The layer, e.g. stadsdel."),
+                json!({"name": "simplify", "in": "query", "required": false, "description": "Douglas-Peucker tolerance in metres (default 5, 0: as stored).", "schema": {"type": "number", "minimum": 0, "maximum": 5000}}),
+            ],
+            "json",
+        ),
+    );
+    let jobs: [(&str, &str, Vec<Value>); 8] = [
+        ("counts", "Area statistics of a period: counts, rates per 1,000, change vs the previous period and a year earlier.", query_params::<CountsRequest>(true)),
+        ("table", "Counts of every area in every period of a range.", query_params::<TableRequest>(true)),
+        ("hotspots", "Gi* hotspots on a grid or H3 (FDR classes), optionally with kernel density.", query_params::<HotspotsRequest>(true)),
+        ("emerging", "Emerging hotspots: Gi* per time slice with a Mann-Kendall trend.", query_params::<EmergingRequest>(true)),
+        ("change", "Hotspot change between two periods, per cell.", query_params::<ChangeRequest>(true)),
+        ("survey", "Survey indicators with 95 % confidence intervals.", query_params::<SurveyRequest>(true)),
+        ("matrix", "The hour × weekday matrix (Stockholm time).", query_params::<MatrixRequest>(true)),
+        ("trend", "A series with an OLS slope and a Mann-Kendall trend.", query_params::<TrendRequest>(true)),
+    ];
+    for (name, summary, params) in jobs {
+        add(
+            &format!("/api/v1/query/{name}"),
+            "get",
+            op(summary, aggregates, params, "table"),
+        );
+    }
+    let (polygon_schema, _) = properties::<PolygonRequest>();
+    let mut polygon = op(
+        "Statistics of a drawn polygon (GeoJSON, WGS 84): count, change, matrix and series.",
+        aggregates,
+        vec![format_param()],
+        "table",
+    );
+    polygon["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": polygon_schema}}});
+    add("/api/v1/query/polygon", "post", polygon);
+    add(
+        "/api/v1/events",
+        "get",
+        op(
+            "Events (points) in time order: a page as JSON with a cursor, or every matching event as an export in another format. Sensitive categories never appear.",
+            "analyst, admin; written to the audit log",
+            query_params::<EventsRequest>(true),
+            "table",
+        ),
+    );
+    add(
+        "/api/v1/admin/batches",
+        "get",
+        op("Ingest batches.", "admin", vec![], "json"),
+    );
+    add(
+        "/api/v1/admin/batches/{id}/rejections",
+        "get",
+        op(
+            "A batch's rejected rows (file, row, field, reason).",
+            "admin",
+            vec![path_param("id", "The batch id.")],
+            "json",
+        ),
+    );
+    add(
+        "/api/v1/admin/batches/{id}/revert",
+        "post",
+        op(
+            "Takes a batch back whole.",
+            "admin; written to the audit log",
+            vec![path_param("id", "The batch id.")],
+            "json",
+        ),
+    );
+    add(
+        "/api/v1/admin/audit",
+        "get",
+        op(
+            "The audit log, newest first.",
+            "admin",
+            vec![
+                json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}),
+                json!({"name": "before", "in": "query", "required": false, "schema": {"type": "integer"}}),
+            ],
+            "json",
+        ),
+    );
+    let mut ingest = op(
+        "Ingests uploaded files with the CLI's rules; the answer is the CLI's --json report (200 landed, 422 nothing landed).",
+        "admin; written to the audit log",
+        vec![],
+        "json",
+    );
+    ingest["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["source", "file"],
+    "properties": {
+        "source": {"type": "string", "enum": trygg_model::Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
+        "strict": {"type": "boolean"},
+        "mapping": {"type": "string", "format": "binary"},
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+    }}}}});
+    add("/api/v1/admin/ingest", "post", ingest);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Trygg",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Safety-mapping statistics for a lokal lägesbild: area statistics, hotspots, survey indicators and exports, with small counts suppressed for viewers.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]},
+                    }}},
+                },
+            },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+        },
+        "security": [{}, {"bearer": []}, {"key": []}],
+    })
+}

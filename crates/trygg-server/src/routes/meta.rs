@@ -1,0 +1,214 @@
+//! What the service holds (meta, area layers as GeoJSON), its health, metrics,
+//! the OpenAPI document and a readable API page, and a small home page.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use geo::Simplify;
+use serde_json::{json, Value};
+use trygg_model::{NormCategory, Source};
+use trygg_query::encode::Format;
+use trygg_query::jobs::Proj;
+
+use super::{caller, etag, not_modified, respond};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /healthz`: the process answers.
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: a snapshot is loaded (the server only listens once it is).
+pub(crate) async fn readyz(State(state): State<AppState>) -> Json<Value> {
+    let snap = state.live.current();
+    Json(json!({
+        "status": "ready",
+        "data_version": snap.data().version,
+        "events": snap.view().len(),
+        "snapshot_age_s": state.snapshot_age().as_secs_f64(),
+    }))
+}
+
+/// `GET /metrics` (Prometheus text).
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let snap = state.live.current();
+    let text = state
+        .metrics
+        .render(snap.data().version, state.snapshot_age(), snap.view().len());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /api/openapi.json`.
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+/// `GET /api/docs`: the OpenAPI document as a page (no external scripts).
+pub(crate) async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+/// `GET /`: what is served here.
+pub(crate) async fn home(State(state): State<AppState>) -> Html<String> {
+    let snap = state.live.current();
+    let d = snap.data();
+    let banner = if d.synthetic {
+        format!(
+            "<p class=\"banner\">SYNTETISKA DEMODATA / SYNTHETIC DEMO DATA: {}</p>",
+            html_escape(d.notice.as_deref().unwrap_or("not real events"))
+        )
+    } else {
+        String::new()
+    };
+    Html(format!(
+        include_str!("home.html"),
+        banner = banner,
+        events = snap.view().len(),
+        version = d.version,
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `GET /api/v1/meta`.
+pub(crate) async fn meta(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let who = caller(&state, &headers)?;
+    let snap = state.live.current();
+    let s = state.clone();
+    let extent = tokio::task::spawn_blocking(move || -> Result<Option<[f64; 4]>, ApiError> {
+        let Some(e) = s.with_store(|st| st.study_extent())? else {
+            return Ok(None);
+        };
+        let proj = Proj::new()?;
+        let [a, b] = proj.lon_lat(e.min_x, e.min_y)?;
+        let [c, d] = proj.lon_lat(e.max_x, e.max_y)?;
+        Ok(Some([a, b, c, d]))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let view = snap.view();
+    let when = |t: i64| chrono_free_rfc3339(t);
+    Ok(Json(json!({
+        "data": snap.data(),
+        "role": who.role.as_str(),
+        "events": view.len(),
+        "first_event": (!view.is_empty()).then(|| when(view.time(0))),
+        "last_event": (!view.is_empty()).then(|| when(view.time(view.len() - 1))),
+        "sources": Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "incident_sources": Source::INCIDENTS.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "categories": NormCategory::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "layers": snap.layers().map(|l| json!({
+            "name": l.name, "valid_from": l.valid_from.map(|d| d.to_string()),
+            "valid_to": l.valid_to.map(|d| d.to_string()),
+        })).collect::<Vec<_>>(),
+        "extent_wgs84": extent,
+        "formats": Format::NAMES,
+        "viewer_threshold": state.config.policy.viewer_threshold,
+    })))
+}
+
+fn chrono_free_rfc3339(t: i64) -> String {
+    trygg_query::jobs::events::rfc3339(t)
+}
+
+/// `GET /api/v1/layers`.
+pub(crate) async fn layers(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers)?;
+    let snap = state.live.current();
+    Ok(Json(json!({
+        "layers": snap.layers().map(|l| json!({"name": l.name, "href": format!("/api/v1/layers/{}", l.name)})).collect::<Vec<_>>()
+    })))
+}
+
+/// `GET /api/v1/layers/{name}?simplify=METRES`: the layer's areas as GeoJSON
+/// (WGS 84), simplified by Douglas-Peucker in SWEREF 99 TM (default 5 m, 0 for
+/// the stored outlines).
+pub(crate) async fn layer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    caller(&state, &headers)?;
+    let mut tolerance = 5.0f64;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "simplify" => {
+                tolerance = v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && (0.0..=5_000.0).contains(t))
+                    .ok_or_else(|| {
+                        ApiError::invalid("simplify", format!("'{v}' is not 0..=5000 metres"))
+                    })?
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    other,
+                    "unknown parameter (known: simplify)",
+                ))
+            }
+        }
+    }
+    let snap = state.live.current();
+    let tag = etag(
+        snap.data().version,
+        &["layer", &name, &tolerance.to_string()],
+    );
+    if let Some(r) = not_modified(&state, &headers, &tag) {
+        return Ok(r);
+    }
+    let permit = state.permit().await?;
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let _permit = permit;
+        let layer = snap.layer(&name, "name")?;
+        let proj = Proj::new()?;
+        let mut features = Vec::with_capacity(layer.areas.len());
+        for area in &layer.areas {
+            let mut shown = area.clone();
+            if tolerance > 0.0 {
+                shown.geometry = area.geometry.simplify(tolerance);
+            }
+            let properties: Value = serde_json::from_str(&area.properties).unwrap_or(json!({}));
+            features.push(json!({
+                "type": "Feature",
+                "id": area.code,
+                "geometry": proj.area_geometry(&shown)?,
+                "properties": {"code": area.code, "name": area.name, "layer": name, "attributes": properties},
+            }));
+        }
+        let mut fc = json!({"type": "FeatureCollection", "name": name, "simplify_m": tolerance, "features": features});
+        if snap.data().synthetic {
+            fc["synthetic"] = json!(true);
+        }
+        serde_json::to_vec(&fc).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let mut r = respond(body, Format::GeoJson, "layer", Some(&tag));
+    r.headers_mut().remove(header::CONTENT_DISPOSITION);
+    if r.status() != StatusCode::OK {
+        return Ok(r);
+    }
+    Ok(r)
+}

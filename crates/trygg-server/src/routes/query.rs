@@ -1,0 +1,74 @@
+//! The query layer's jobs over HTTP: GET with query parameters (POST with a JSON
+//! body for a drawn polygon), `format` for the encoding.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use trygg_query::{
+    ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, MatrixRequest, PolygonRequest,
+    SurveyRequest, TableRequest, TrendRequest,
+};
+
+use super::{answer, caller, format_of};
+use crate::error::ApiError;
+use crate::params::{from_body, from_query};
+use crate::state::AppState;
+
+macro_rules! get_job {
+    ($($name:ident: $t:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("GET of a `", stringify!($t), "`.")]
+            pub(crate) async fn $name(
+                State(state): State<AppState>,
+                headers: HeaderMap,
+                uri: Uri,
+                RawQuery(query): RawQuery,
+            ) -> Result<Response, ApiError> {
+                let who = caller(&state, &headers)?;
+                let (request, extra) = from_query::<$t>(query.as_deref(), &["format"])?;
+                let format = format_of(&extra)?;
+                answer(state, who, &headers, uri.to_string(), request, format).await
+            }
+        )*
+    };
+}
+
+get_job!(
+    counts: CountsRequest,
+    table: TableRequest,
+    hotspots: HotspotsRequest,
+    emerging: EmergingRequest,
+    change: ChangeRequest,
+    survey: SurveyRequest,
+    matrix: MatrixRequest,
+    trend: TrendRequest,
+);
+
+/// POST of a drawn polygon's statistics (`format` in the query string).
+pub(crate) async fn polygon(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, &headers)?;
+    let request: PolygonRequest = from_body(&body)?;
+    let format = format_from_query(query.as_deref())?;
+    answer(state, who, &headers, uri.to_string(), request, format).await
+}
+
+/// Only `format` is read from a POST's query string.
+fn format_from_query(query: Option<&str>) -> Result<trygg_query::encode::Format, ApiError> {
+    let mut format = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if k != "format" {
+            return Err(ApiError::invalid(&k, "unknown parameter (known: format)"));
+        }
+        if format.replace(v.into_owned()).is_some() {
+            return Err(ApiError::invalid("format", "given more than once"));
+        }
+    }
+    format.map_or(Ok(trygg_query::encode::Format::Json), |f| Ok(f.parse()?))
+}

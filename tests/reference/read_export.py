@@ -1,0 +1,54 @@
+"""Reads an export with an independent reader and prints what it holds as JSON.
+
+    read_export.py xlsx FILE     -> {"sheets": [...], "header": [...], "rows": [[...]], "types": [...], "parameters": {...}}
+    read_export.py parquet FILE  -> {"columns": [...], "rows": N, "data": {col: [...]}, "metadata": {...}}
+
+openpyxl reads XLSX (cell values keep their types: numbers are int/float, text is
+str); pyarrow reads Parquet (the schema's types, key-value metadata such as
+GeoParquet's "geo" and Trygg's provenance).
+"""
+
+import json
+import sys
+
+
+def xlsx(path):
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    data = book["Data"]
+    rows = [list(r) for r in data.iter_rows(values_only=True)]
+    params = {r[0]: r[1] for r in book["Parametrar"].iter_rows(min_row=2, values_only=True)}
+    body = rows[1:]
+    return {
+        "sheets": book.sheetnames,
+        "header": rows[0],
+        "rows": body,
+        "types": [[type(v).__name__ for v in r] for r in body],
+        "parameters": params,
+    }
+
+
+def parquet(path):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    data = {}
+    for name in table.column_names:
+        if name == "geometry":
+            data[name] = [None if v is None else len(v) for v in table.column(name).to_pylist()]
+        else:
+            data[name] = table.column(name).to_pylist()
+    return {
+        "columns": table.column_names,
+        "types": [str(f.type) for f in table.schema],
+        "rows": table.num_rows,
+        "data": data,
+        "metadata": meta,
+    }
+
+
+if __name__ == "__main__":
+    kind, path = sys.argv[1], sys.argv[2]
+    print(json.dumps({"xlsx": xlsx, "parquet": parquet}[kind](path), default=str))
