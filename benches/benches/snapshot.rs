@@ -16,72 +16,18 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use trygg_ingest::pipeline::{ingest, IngestRequest};
-use trygg_ingest::setup::open_or_create;
-use trygg_model::Source;
 use trygg_query::{LiveSnapshot, Snapshot};
 use trygg_store::Store;
-
-fn ingest_file(store: &mut Store, file: &Path) {
-    let report = ingest(
-        store,
-        &IngestRequest {
-            source: Source::Crimes,
-            files: vec![file.to_owned()],
-            mapping: None,
-            strict: false,
-            names: Vec::new(),
-        },
-        &mut |_| {},
-    )
-    .expect("ingest");
-    assert!(report.landed());
-}
-
-/// The benchmark store with `n` events (built once).
-fn store(n: u32) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(format!("snapshot-{n}.gpkg"));
-    if path.exists() {
-        return path;
-    }
-    let building = dir.join(format!("building-{n}.gpkg"));
-    let _ = std::fs::remove_file(&building);
-    let mut store = open_or_create(&building, true).expect("store");
-    let chunk = 1_000_000.min(n);
-    let csv = dir.join("chunk.csv");
-    let mut done = 0;
-    let started = Instant::now();
-    while done < n {
-        let rows = chunk.min(n - done);
-        std::fs::write(
-            &csv,
-            trygg_benches::crimes_csv(rows, u64::from(done), &format!("b{done}-")),
-        )
-        .expect("write");
-        ingest_file(&mut store, &csv);
-        done += rows;
-    }
-    drop(store);
-    std::fs::rename(&building, &path).expect("rename");
-    println!(
-        "built {n} events in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    path
-}
 
 fn benches(c: &mut Criterion) {
     let n = std::env::var("TRYGG_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let path = store(n);
+    let path = trygg_benches::bench_store(n);
     // Make the view file current.
     let first = Snapshot::load(&Store::open(&path).expect("open")).expect("load");
     println!(
@@ -132,7 +78,7 @@ fn benches(c: &mut Criterion) {
                     trygg_benches::crimes_csv(10_000, 1_000 + k, &format!("k{k}-")),
                 )
                 .expect("write");
-                ingest_file(&mut store, &batch);
+                trygg_benches::ingest_crimes(&mut store, &batch);
                 // From the commit to readers seeing it.
                 let started = Instant::now();
                 assert!(live.refresh().expect("refresh"));

@@ -146,6 +146,58 @@ pub fn synthetic_view(n: usize, seed: u64, first_year: i32, last_year: i32) -> E
     builder.build()
 }
 
+/// Ingests a crimes CSV with the built-in mapping (the normal pipeline).
+pub fn ingest_crimes(store: &mut trygg_store::Store, file: &std::path::Path) {
+    let report = trygg_ingest::pipeline::ingest(
+        store,
+        &trygg_ingest::pipeline::IngestRequest {
+            source: Source::Crimes,
+            files: vec![file.to_owned()],
+            mapping: None,
+            strict: false,
+            names: Vec::new(),
+        },
+        &mut |_| {},
+    )
+    .expect("ingest");
+    assert!(report.landed());
+}
+
+/// The benchmark store of `n` synthetic crime events under `target/bench-data/`
+/// (built once through the normal ingest, 1M rows a batch, then reused).
+pub fn bench_store(n: u32) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(format!("snapshot-{n}.gpkg"));
+    if path.exists() {
+        return path;
+    }
+    let building = dir.join(format!("building-{n}.gpkg"));
+    let _ = std::fs::remove_file(&building);
+    let mut store = trygg_ingest::setup::open_or_create(&building, true).expect("store");
+    let chunk = 1_000_000.min(n);
+    let csv = dir.join("chunk.csv");
+    let mut done = 0;
+    let started = std::time::Instant::now();
+    while done < n {
+        let rows = chunk.min(n - done);
+        std::fs::write(
+            &csv,
+            crimes_csv(rows, u64::from(done), &format!("b{done}-")),
+        )
+        .expect("write");
+        ingest_crimes(&mut store, &csv);
+        done += rows;
+    }
+    drop(store);
+    std::fs::rename(&building, &path).expect("rename");
+    println!(
+        "built {n} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -342,6 +342,11 @@ impl AreaLayer {
     }
 }
 
+/// The slot after the areas' that counts events in no area (see [`BoundLayer::code_slots`]).
+pub(crate) const SLOT_NO_AREA: u32 = 0;
+/// The slot after that, counting events known only to the municipality.
+pub(crate) const SLOT_MUNICIPALITY: u32 = 1;
+
 /// An [`AreaLayer`] bound to one [`EventView`].
 #[derive(Debug, Clone)]
 pub struct BoundLayer<'a> {
@@ -361,6 +366,33 @@ impl BoundLayer<'_> {
     /// as "no area").
     pub fn unknown_stadsdelar(&self) -> &[String] {
         &self.unknown
+    }
+
+    /// [`BoundLayer::assign`] as a table, for layers whose assignment depends only
+    /// on the stadsdel code and precision (not on the position): per stadsdel code
+    /// (the last entry for codes beyond the table, such as [`NO_AREA`]) the slot,
+    /// and the slot of municipality-precision events. Slots `0..areas` are the
+    /// areas, then [`SLOT_NO_AREA`] and [`SLOT_MUNICIPALITY`] past them.
+    pub(crate) fn code_slots(&self) -> Option<(Vec<u32>, u32)> {
+        let na = u32::try_from(self.layer.areas().len()).ok()?;
+        match self.layer.kind {
+            LayerKind::Municipality => Some((vec![0; self.by_code.len() + 1], 0)),
+            LayerKind::Stadsdel | LayerKind::Division => {
+                let mut slots: Vec<u32> = self
+                    .by_code
+                    .iter()
+                    .map(|&k| {
+                        u32::try_from(k)
+                            .ok()
+                            .filter(|&k| k < na)
+                            .unwrap_or(na + SLOT_NO_AREA)
+                    })
+                    .collect();
+                slots.push(na + SLOT_NO_AREA);
+                Some((slots, na + SLOT_MUNICIPALITY))
+            }
+            LayerKind::Polygons => None,
+        }
     }
 
     /// Where event `i` counts.

@@ -341,6 +341,13 @@ impl Matcher {
         self.left_out
     }
 
+    /// The source and category bit masks (bit `code` set: included), when they
+    /// are all there is to the selection within its time range (no hour or
+    /// weekday filter), for loops over raw columns.
+    pub(crate) fn masks(&self) -> Option<(u32, u32)> {
+        (!self.needs_clock).then_some((self.source_mask, self.category_mask))
+    }
+
     /// Whether event `i` of `view` matches (time range included).
     #[inline]
     pub fn matches(&mut self, view: &EventView, i: usize) -> bool {

@@ -275,6 +275,8 @@ pub struct LiveSnapshot {
     current: RwLock<Arc<Snapshot>>,
     /// One reload at a time; readers do not take it.
     reloading: Mutex<()>,
+    /// Whether a snapshot file is being written.
+    writing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LiveSnapshot {
@@ -289,6 +291,7 @@ impl LiveSnapshot {
             path: path.to_owned(),
             current: RwLock::new(Arc::new(snapshot)),
             reloading: Mutex::new(()),
+            writing: Arc::default(),
         })
     }
 
@@ -320,21 +323,30 @@ impl LiveSnapshot {
             }
         }
         let next = Arc::new(next);
-        {
+        let previous = {
             let mut slot = self
                 .current
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *slot = Arc::clone(&next);
-        }
-        // Readers see the batch now. The snapshot file for the next process is
-        // written in the background (a cache: a failure only costs that process
-        // a rebuild; an older file is merely extended).
+            std::mem::replace(&mut *slot, Arc::clone(&next))
+        };
+        // Readers see the batch now. The rest happens off this path, in a
+        // background thread: the previous snapshot is released there (freeing a
+        // large view takes a while) and, unless an earlier refresh is still
+        // writing one, the snapshot file for the next process is written (a
+        // cache: a later refresh writes a later state, and a reader that finds an
+        // older file merely extends it).
+        let writing = Arc::clone(&self.writing);
+        let write = !writing.swap(true, std::sync::atomic::Ordering::AcqRel);
         let file = trygg_store::view_file_path(&self.path);
         std::thread::spawn(move || {
-            let _ = next
-                .view()
-                .write_file(&file, next.data.version, next.max_fid);
+            drop(previous);
+            if write {
+                let _ = next
+                    .view()
+                    .write_file(&file, next.data.version, next.max_fid);
+                writing.store(false, std::sync::atomic::Ordering::Release);
+            }
         });
         Ok(true)
     }

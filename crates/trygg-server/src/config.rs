@@ -79,6 +79,8 @@ pub struct Limits {
     pub queue_wait_ms: u64,
     /// Most rows of one export.
     pub export_rows: u64,
+    /// Bytes of recent JSON answers kept in memory (0: none).
+    pub answer_cache_bytes: usize,
     /// Cells a grid or H3 study area may examine.
     pub max_cells: u64,
     /// Cells × time slices of an emerging-hotspot analysis.
@@ -99,6 +101,7 @@ impl Default for Limits {
             heavy_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             queue_wait_ms: 5_000,
             export_rows: 5_000_000,
+            answer_cache_bytes: 64 << 20,
             max_cells: b.max_cells,
             max_cell_slices: b.max_cell_slices,
             max_permutation_cells: b.max_permutation_cells,
@@ -248,6 +251,7 @@ impl Config {
                 "TRYGG_HEAVY_CONCURRENCY" => l.heavy_concurrency = value(&key, &text)?,
                 "TRYGG_QUEUE_WAIT_MS" => l.queue_wait_ms = value(&key, &text)?,
                 "TRYGG_EXPORT_ROWS" => l.export_rows = value(&key, &text)?,
+                "TRYGG_ANSWER_CACHE_BYTES" => l.answer_cache_bytes = value(&key, &text)?,
                 "TRYGG_MAX_CELLS" => l.max_cells = value(&key, &text)?,
                 "TRYGG_MAX_CELL_SLICES" => l.max_cell_slices = value(&key, &text)?,
                 "TRYGG_MAX_PERMUTATION_CELLS" => l.max_permutation_cells = value(&key, &text)?,

@@ -25,6 +25,7 @@ struct Route {
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), Route>>,
     not_modified: std::sync::atomic::AtomicU64,
+    answers_cached: std::sync::atomic::AtomicU64,
     busy: std::sync::atomic::AtomicU64,
     refreshes: std::sync::atomic::AtomicU64,
 }
@@ -52,6 +53,12 @@ impl Metrics {
     /// A 304 answered from the client's cache.
     pub fn cache_hit(&self) {
         self.not_modified
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// An answer served from the answer cache.
+    pub fn answer_cached(&self) {
+        self.answers_cached
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 

@@ -31,6 +31,93 @@ pub struct AppState {
     loaded_at: Arc<Mutex<Instant>>,
     /// The store, for the audit log and admin reads (SQLite is not `Sync`).
     store: Arc<Mutex<Store>>,
+    /// Recent JSON answers by ETag.
+    pub answers: Arc<AnswerCache>,
+    /// The audit writer's queue.
+    auditor: std::sync::mpsc::Sender<(AuditEntry, std::sync::mpsc::SyncSender<Result<(), String>>)>,
+}
+
+type AuditJob = (AuditEntry, std::sync::mpsc::SyncSender<Result<(), String>>);
+
+/// The audit writer: takes what is queued, commits it in one transaction, and
+/// tells each waiting request how it went. It ends when every sender is gone.
+fn audit_writer(mut store: Store, jobs: std::sync::mpsc::Receiver<AuditJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 1024 {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let result = store.append_audit_all(&entries).map_err(|e| e.to_string());
+        for (_, done) in batch {
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+/// Recent answers (JSON bodies) by their ETag, bounded in bytes. An ETag names
+/// the data version, so an answer of an older snapshot is never served for a
+/// newer one; entries of older versions are dropped when a newer one arrives.
+#[derive(Debug, Default)]
+pub struct AnswerCache {
+    inner: Mutex<CacheInner>,
+    max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    version: u64,
+    bytes: usize,
+    order: std::collections::VecDeque<String>,
+    map: std::collections::HashMap<String, Arc<Vec<u8>>>,
+}
+
+impl AnswerCache {
+    /// A cache of at most `max_bytes` of bodies.
+    pub fn new(max_bytes: usize) -> AnswerCache {
+        AnswerCache {
+            inner: Mutex::default(),
+            max_bytes,
+        }
+    }
+
+    /// The answer with this ETag, if held.
+    pub fn get(&self, tag: &str) -> Option<Arc<Vec<u8>>> {
+        self.inner.lock().ok()?.map.get(tag).cloned()
+    }
+
+    /// Keeps an answer of data version `version` (oldest out first).
+    pub fn put(&self, version: u64, tag: String, body: Arc<Vec<u8>>) {
+        let Ok(mut c) = self.inner.lock() else {
+            return;
+        };
+        if version < c.version || body.len() > self.max_bytes / 4 {
+            return;
+        }
+        if version > c.version {
+            *c = CacheInner {
+                version,
+                ..CacheInner::default()
+            };
+        }
+        if c.map.contains_key(&tag) {
+            return;
+        }
+        c.bytes += body.len();
+        c.order.push_back(tag.clone());
+        c.map.insert(tag, body);
+        while c.bytes > self.max_bytes {
+            let Some(old) = c.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = c.map.remove(&old) {
+                c.bytes -= b.len();
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -39,6 +126,13 @@ impl AppState {
         let live = LiveSnapshot::open(path)?;
         let store = Store::open(path)?;
         let hidden = config.policy.sensitive.compile()?;
+        let answers = Arc::new(AnswerCache::new(config.limits.answer_cache_bytes));
+        let (auditor, jobs) = std::sync::mpsc::channel();
+        let audit_store = Store::open(path)?;
+        std::thread::Builder::new()
+            .name("trygg-audit".into())
+            .spawn(move || audit_writer(audit_store, jobs))
+            .map_err(QueryError::Io)?;
         Ok(AppState {
             live: Arc::new(live),
             heavy: Arc::new(Semaphore::new(config.limits.heavy_concurrency.max(1))),
@@ -47,6 +141,8 @@ impl AppState {
             hidden: Arc::new(hidden),
             loaded_at: Arc::new(Mutex::new(Instant::now())),
             store: Arc::new(Mutex::new(store)),
+            answers,
+            auditor,
         })
     }
 
@@ -86,7 +182,9 @@ impl AppState {
         f(&mut store).map_err(ApiError::internal)
     }
 
-    /// Appends to the audit log (blocking).
+    /// Appends to the audit log and returns once it is on disk (blocking).
+    /// Entries of concurrent requests are committed together by one writer
+    /// thread (group commit: one disk sync for all that are waiting).
     pub fn audit(
         &self,
         caller: &Caller,
@@ -105,7 +203,13 @@ impl AppState {
             rows,
             detail: detail.to_owned(),
         };
-        self.with_store(|s| s.append_audit(&entry)).map(|_| ())
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        self.auditor
+            .send((entry, done))
+            .map_err(|_| ApiError::internal("the audit writer stopped"))?;
+        wait.recv()
+            .map_err(|_| ApiError::internal("the audit writer stopped"))?
+            .map_err(ApiError::internal)
     }
 
     /// Waits for a heavy-work permit, or refuses with 503 after the queue wait.
@@ -118,5 +222,33 @@ impl AppState {
                 Err(ApiError::busy(1))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_cache_is_bounded_and_forgets_older_versions() {
+        let cache = AnswerCache::new(100);
+        cache.put(1, "a".into(), Arc::new(vec![0; 20]));
+        cache.put(1, "b".into(), Arc::new(vec![0; 20]));
+        assert!(cache.get("a").is_some());
+        // Over the bound: the oldest goes first.
+        for k in 0..5 {
+            cache.put(1, format!("c{k}"), Arc::new(vec![0; 20]));
+        }
+        assert!(cache.get("a").is_none());
+        assert!(cache.get("c4").is_some());
+        // Too big for a quarter of the cache: not kept.
+        cache.put(1, "big".into(), Arc::new(vec![0; 30]));
+        assert!(cache.get("big").is_none());
+        // A newer version empties it; an older one is not kept.
+        cache.put(2, "n".into(), Arc::new(vec![0; 10]));
+        assert!(cache.get("c4").is_none());
+        cache.put(1, "late".into(), Arc::new(vec![0; 10]));
+        assert!(cache.get("late").is_none());
+        assert!(cache.get("n").is_some());
     }
 }

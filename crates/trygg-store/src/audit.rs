@@ -31,9 +31,16 @@ pub struct AuditEntry {
 impl Store {
     /// Appends an entry (its `id` and `at` are set by the store); returns the id.
     pub fn append_audit(&mut self, e: &AuditEntry) -> Result<i64, StoreError> {
-        let rows = e.rows.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
-        self.conn
-            .execute(
+        self.append_audit_all(std::slice::from_ref(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Appends entries in one transaction (one disk sync for all of them).
+    pub fn append_audit_all(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|s| self.sql(s))?;
+        for e in entries {
+            let rows = e.rows.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
+            tx.execute(
                 "INSERT INTO audit_log (at, who, role, action, target, rows, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -47,7 +54,8 @@ impl Store {
                 ],
             )
             .map_err(|s| self.sql(s))?;
-        Ok(self.conn.last_insert_rowid())
+        }
+        tx.commit().map_err(|s| self.sql(s))
     }
 
     /// The newest entries first, at most `limit`, older than `before` (an id) if given.

@@ -432,6 +432,17 @@ impl EventView {
         &self.categories[usize::from(self.category[i])]
     }
 
+    /// The raw code columns (source, normalised category and precision codes,
+    /// stadsdel codes), for tight counting loops.
+    pub fn code_columns(&self) -> (&[u8], &[u8], &[u8], &[u16]) {
+        (
+            &self.source,
+            &self.category_norm,
+            &self.precision,
+            &self.stadsdel,
+        )
+    }
+
     /// Event `i`'s category code (index into [`EventView::category_names`]).
     pub fn category_code(&self, i: usize) -> u16 {
         self.category[i]

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::beside::BesideFile;
@@ -372,39 +373,82 @@ impl EventView {
             }
         }
         rows.sort_by_key(|r| r.t);
-        let mut out =
-            EventView::with_capacity(self.origin, self.len() + rows.len(), categories, stadsdelar);
+        // The merge plan, computed once: each new row goes after the old events
+        // at or before its time.
+        let mut plan: Vec<(Range<usize>, Option<usize>)> = Vec::with_capacity(rows.len() + 1);
         let mut old = 0usize;
-        for row in &rows {
-            // Everything old at or before this time goes first, in one copy.
+        for (j, row) in rows.iter().enumerate() {
             let until = old + self.t[old..].partition_point(|&t| t <= row.t);
-            out.extend_from(self, old..until);
+            plan.push((old..until, Some(j)));
             old = until;
-            out.push_row(row);
         }
-        out.extend_from(self, old..self.len());
-        out
+        plan.push((old..self.len(), None));
+        let n = self.len() + rows.len();
+        let merge = |column: &dyn Fn(&Row) -> u8, old: &[u8]| merged(old, &rows, column, &plan, n);
+        // Two threads fill about half of the new columns' bytes each: the cost is
+        // writing (and first touching) every page of the next view, which both
+        // cores do in parallel.
+        let ((t, x, category), (y, span, stadsdel, small)) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| {
+                (
+                    merged(&self.t, &rows, &|r: &Row| r.t, &plan, n),
+                    merged(&self.x, &rows, &|r: &Row| r.x, &plan, n),
+                    merged(&self.category, &rows, &|r: &Row| r.category, &plan, n),
+                )
+            });
+            let second = (
+                merged(&self.y, &rows, &|r: &Row| r.y, &plan, n),
+                merged(&self.span, &rows, &|r: &Row| r.span, &plan, n),
+                merged(&self.stadsdel, &rows, &|r: &Row| r.stadsdel, &plan, n),
+                [
+                    merge(&|r: &Row| r.time_precision, &self.time_precision),
+                    merge(&|r: &Row| r.source, &self.source),
+                    merge(&|r: &Row| r.norm, &self.category_norm),
+                    merge(&|r: &Row| r.precision, &self.precision),
+                ],
+            );
+            let first = first
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (first, second)
+        });
+        let [time_precision, source, category_norm, precision] = small;
+        EventView {
+            origin: self.origin,
+            x,
+            y,
+            t,
+            span,
+            time_precision,
+            source,
+            category_norm,
+            precision,
+            category,
+            categories,
+            stadsdel,
+            stadsdelar,
+            tree: std::sync::OnceLock::new(),
+        }
     }
+}
 
-    /// Appends the events `range` of `other` (same origin; its dictionaries a
-    /// prefix of this view's, so its codes mean the same here).
-    fn extend_from(&mut self, other: &EventView, range: std::ops::Range<usize>) {
-        self.t.extend_from_slice(&other.t[range.clone()]);
-        self.span.extend_from_slice(&other.span[range.clone()]);
-        self.time_precision
-            .extend_from_slice(&other.time_precision[range.clone()]);
-        self.source.extend_from_slice(&other.source[range.clone()]);
-        self.category_norm
-            .extend_from_slice(&other.category_norm[range.clone()]);
-        self.precision
-            .extend_from_slice(&other.precision[range.clone()]);
-        self.category
-            .extend_from_slice(&other.category[range.clone()]);
-        self.stadsdel
-            .extend_from_slice(&other.stadsdel[range.clone()]);
-        self.x.extend_from_slice(&other.x[range.clone()]);
-        self.y.extend_from_slice(&other.y[range]);
+/// One column of a merge: the old column's pieces with the new rows' values
+/// between them, as `plan` says.
+fn merged<T: Copy>(
+    old: &[T],
+    rows: &[Row],
+    value: &dyn Fn(&Row) -> T,
+    plan: &[(Range<usize>, Option<usize>)],
+    n: usize,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    for (range, row) in plan {
+        out.extend_from_slice(&old[range.clone()]);
+        if let Some(j) = row {
+            out.push(value(&rows[*j]));
+        }
     }
+    out
 }
 
 impl Store {

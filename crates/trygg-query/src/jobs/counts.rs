@@ -698,7 +698,7 @@ impl Job for PolygonRequest {
             selection: self.selection.validate(None)?,
             threshold: self.disclosure.threshold()?,
             window: window(self.window.as_deref())?,
-            area: drawn_area(&self.geometry, &Proj::new()?)?,
+            area: drawn_area(&self.geometry, &*Proj::new()?)?,
         })
     }
 

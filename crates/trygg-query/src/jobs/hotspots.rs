@@ -182,7 +182,7 @@ impl Job for HotspotsRequest {
             .check_permutations(study.len(), self.permutations)?;
         let (events, left_out) = selection.indices_and_left_out(snap.view());
         let binned = study
-            .bin_with(snap.view(), events.iter().copied(), &proj)
+            .bin_with(snap.view(), events.iter().copied(), &*proj)
             .field("grid")?;
         let result = hotspots(&study, &binned, &params).field("permutations")?;
         let density = self
@@ -193,7 +193,7 @@ impl Job for HotspotsRequest {
                     snap.view(),
                     events.iter().copied(),
                     &KdeParams { bandwidth_m },
-                    &proj,
+                    &*proj,
                 )
                 .field("kde")
             })
@@ -439,7 +439,7 @@ impl Job for EmergingRequest {
         };
         let events = selection.indices(snap.view());
         let r =
-            emerging_with(&study, snap.view(), events, &slices, &params, &proj).field("slices")?;
+            emerging_with(&study, snap.view(), events, &slices, &params, &*proj).field("slices")?;
         let counts: Vec<u64> = r.cells.iter().map(|c| c.count).collect();
         let published = cell_counts(&counts, r.binning.binned, threshold);
         let hide = threshold.is_some();
@@ -661,7 +661,7 @@ impl Job for ChangeRequest {
         let study: StudyArea = study_area(snap, &cells, &opts.budget, &proj)?;
         let map = |sel: &Selection| {
             let binned = study
-                .bin_with(snap.view(), sel.indices(snap.view()), &proj)
+                .bin_with(snap.view(), sel.indices(snap.view()), &*proj)
                 .field("grid")?;
             hotspots(&study, &binned, &params).field("grid")
         };

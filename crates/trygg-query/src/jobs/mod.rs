@@ -55,19 +55,32 @@ pub struct Options {
     pub geometry: bool,
 }
 
-/// EPSG:3006 ↔ WGS 84 through PROJ. PROJ objects stay on their thread, so one is
-/// made per request (a millisecond).
+/// EPSG:3006 ↔ WGS 84 through PROJ. PROJ objects stay on their thread, so each
+/// thread makes its own once (creating them reads PROJ's database: milliseconds)
+/// and shares it between the requests it runs.
 pub struct Proj {
     to_wgs84: Transformer,
     to_store: Transformer,
 }
 
+thread_local! {
+    static THREAD_PROJ: std::cell::RefCell<Option<std::rc::Rc<Proj>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 impl Proj {
-    /// Both directions.
-    pub fn new() -> Result<Proj, QueryError> {
-        Ok(Proj {
-            to_wgs84: Transformer::store_to_wgs84()?,
-            to_store: Transformer::to_store(&Crs::WGS84)?,
+    /// Both directions (this thread's).
+    pub fn new() -> Result<std::rc::Rc<Proj>, QueryError> {
+        THREAD_PROJ.with(|slot| {
+            if let Some(p) = slot.borrow().as_ref() {
+                return Ok(std::rc::Rc::clone(p));
+            }
+            let made = std::rc::Rc::new(Proj {
+                to_wgs84: Transformer::store_to_wgs84()?,
+                to_store: Transformer::to_store(&Crs::WGS84)?,
+            });
+            *slot.borrow_mut() = Some(std::rc::Rc::clone(&made));
+            Ok(made)
         })
     }
 

@@ -2,7 +2,7 @@
 //! the OpenAPI document and a readable API page, and a small home page.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use geo::Simplify;
@@ -87,9 +87,18 @@ fn html_escape(s: &str) -> String {
 pub(crate) async fn meta(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let who = caller(&state, &headers)?;
     let snap = state.live.current();
+    let version = snap.data().version;
+    let tag = etag(version, &["meta", who.role.as_str()]);
+    if let Some(r) = not_modified(&state, &headers, &tag) {
+        return Ok(r);
+    }
+    if let Some(body) = state.answers.get(&tag) {
+        state.metrics.answer_cached();
+        return Ok(respond((*body).clone(), Format::Json, "meta", Some(&tag)));
+    }
     let s = state.clone();
     let extent = tokio::task::spawn_blocking(move || -> Result<Option<[f64; 4]>, ApiError> {
         let Some(e) = s.with_store(|st| st.study_extent())? else {
@@ -103,8 +112,8 @@ pub(crate) async fn meta(
     .await
     .map_err(ApiError::internal)??;
     let view = snap.view();
-    let when = |t: i64| chrono_free_rfc3339(t);
-    Ok(Json(json!({
+    let when = trygg_query::jobs::events::rfc3339;
+    let body = serde_json::to_vec(&json!({
         "data": snap.data(),
         "role": who.role.as_str(),
         "events": view.len(),
@@ -120,11 +129,12 @@ pub(crate) async fn meta(
         "extent_wgs84": extent,
         "formats": Format::NAMES,
         "viewer_threshold": state.config.policy.viewer_threshold,
-    })))
-}
-
-fn chrono_free_rfc3339(t: i64) -> String {
-    trygg_query::jobs::events::rfc3339(t)
+    }))
+    .map_err(ApiError::internal)?;
+    state
+        .answers
+        .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+    Ok(respond(body, Format::Json, "meta", Some(&tag)))
 }
 
 /// `GET /api/v1/layers`.
@@ -178,8 +188,34 @@ pub(crate) async fn layer(
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
+    let version = snap.data().version;
+    let body = match state.answers.get(&tag) {
+        Some(body) => {
+            state.metrics.answer_cached();
+            (*body).clone()
+        }
+        None => {
+            let body = layer_geojson(&state, snap, name, tolerance).await?;
+            state
+                .answers
+                .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+            body
+        }
+    };
+    let mut r = respond(body, Format::GeoJson, "layer", Some(&tag));
+    r.headers_mut().remove(header::CONTENT_DISPOSITION);
+    Ok(r)
+}
+
+/// A layer's areas as GeoJSON bytes.
+async fn layer_geojson(
+    state: &AppState,
+    snap: std::sync::Arc<trygg_query::Snapshot>,
+    name: String,
+    tolerance: f64,
+) -> Result<Vec<u8>, ApiError> {
     let permit = state.permit().await?;
-    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let _permit = permit;
         let layer = snap.layer(&name, "name")?;
         let proj = Proj::new()?;
@@ -204,11 +240,5 @@ pub(crate) async fn layer(
         serde_json::to_vec(&fc).map_err(ApiError::internal)
     })
     .await
-    .map_err(ApiError::internal)??;
-    let mut r = respond(body, Format::GeoJson, "layer", Some(&tag));
-    r.headers_mut().remove(header::CONTENT_DISPOSITION);
-    if r.status() != StatusCode::OK {
-        return Ok(r);
-    }
-    Ok(r)
+    .map_err(ApiError::internal)?
 }

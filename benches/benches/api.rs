@@ -1,0 +1,144 @@
+//! HTTP service benchmarks at 10M events (issue 9), through the real router
+//! in-process (`tower::ServiceExt::oneshot`, no socket: what the server adds over
+//! the query layer, without the kernel's loopback):
+//!
+//! - `api_counts_10m`: `GET /api/v1/query/counts?period=2024&layer=stadsdel&source=crimes`
+//!   as a viewer (suppressed JSON; target < 20 ms median);
+//! - `api_counts_table_10m`: the stadsdel × month table of a year in one request;
+//! - `api_start_10m`: what `trygg serve` does before it listens (store open,
+//!   snapshot, layers);
+//! - `api_upload_visible_10k`: `POST /api/v1/admin/ingest` of a 10k-row crimes
+//!   CSV until its answer, after which every reader sees the batch.
+//!
+//! The store is the snapshot benchmark's (`target/bench-data/`). Run with
+//! `cargo bench -p trygg-benches --bench api`; the loopback load test is
+//! `benches/load.sh`. Numbers are recorded in docs/benchmarks.md.
+
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use criterion::{criterion_group, criterion_main, Criterion};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use trygg_query::Role;
+use trygg_server::config::{key_hash, ApiKey, Config};
+use trygg_server::{router, AppState};
+
+const ADMIN: &str = "bench-admin";
+
+fn config(store: &std::path::Path) -> Config {
+    Config {
+        store: Some(store.to_owned()),
+        anonymous_role: Some(Role::Viewer),
+        keys: vec![ApiKey {
+            name: "bench".into(),
+            role: Role::Admin,
+            sha256: key_hash(ADMIN),
+        }],
+        ..Config::default()
+    }
+}
+
+async fn get(app: axum::Router, uri: &str) -> usize {
+    let r = app
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), StatusCode::OK, "{uri}");
+    r.into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .len()
+}
+
+fn benches(c: &mut Criterion) {
+    let n = std::env::var("TRYGG_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let path = trygg_benches::bench_store(n);
+    let work = path.with_file_name("api-work.gpkg");
+    std::fs::copy(&path, &work).expect("copy");
+    let _ = std::fs::copy(
+        trygg_store::view_file_path(&path),
+        trygg_store::view_file_path(&work),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("api");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("api_start_10m", |b| {
+        b.iter(|| black_box(AppState::open(&work, config(&work)).expect("state")));
+    });
+    let state = AppState::open(&work, config(&work)).expect("state");
+    let app = router(state.clone());
+    group.sample_size(50);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("api_counts_10m", |b| {
+        b.iter(|| {
+            runtime.block_on(get(
+                app.clone(),
+                "/api/v1/query/counts?period=2024&layer=stadsdel&source=crimes",
+            ))
+        });
+    });
+    group.bench_function("api_counts_table_10m", |b| {
+        b.iter(|| {
+            runtime.block_on(get(
+                app.clone(),
+                "/api/v1/query/table?from=2024-01-01&to=2024-12-31&window=month&layer=stadsdel&source=crimes",
+            ))
+        });
+    });
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    let boundary = "bench-boundary";
+    let mut k = 0u64;
+    group.bench_function("api_upload_visible_10k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                k += 1;
+                let csv = trygg_benches::crimes_csv(10_000, 9_000 + k, &format!("u{k}-"));
+                let mut body = format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\ncrimes\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"u{k}.csv\"\r\n\r\n"
+                )
+                .into_bytes();
+                body.extend(csv.into_bytes());
+                body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+                let before = state.live.current().view().len();
+                let request = Request::post("/api/v1/admin/ingest")
+                    .header("authorization", format!("Bearer {ADMIN}"))
+                    .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                    .body(Body::from(body))
+                    .expect("request");
+                let started = Instant::now();
+                let r = runtime
+                    .block_on(app.clone().oneshot(request))
+                    .expect("answer");
+                total += started.elapsed();
+                assert_eq!(r.status(), StatusCode::OK);
+                assert_eq!(state.live.current().view().len(), before + 10_000);
+            }
+            total
+        });
+    });
+    group.finish();
+    drop(app);
+    drop(state);
+    let _ = std::fs::remove_file(&work);
+    let _ = std::fs::remove_file(trygg_store::view_file_path(&work));
+}
+
+criterion_group!(api, benches);
+criterion_main!(api);
