@@ -4,6 +4,8 @@
 //!
 //! - `api_counts_10m`: `GET /api/v1/query/counts?period=2024&layer=stadsdel&source=crimes`
 //!   as a viewer (suppressed JSON; target < 20 ms median);
+//! - `api_counts_cached_10m`: the same answered from the answer cache (a question
+//!   asked again at the same data version);
 //! - `api_counts_table_10m`: the stadsdel × month table of a year in one request;
 //! - `api_start_10m`: what `trygg serve` does before it listens (store open,
 //!   snapshot, layers);
@@ -31,8 +33,14 @@ use trygg_server::{router, AppState};
 
 const ADMIN: &str = "bench-admin";
 
+/// The benchmark's configuration: no answer cache, so every request is computed
+/// (`api_counts_cached_10m` measures the cache on its own).
 fn config(store: &std::path::Path) -> Config {
     Config {
+        limits: trygg_server::config::Limits {
+            answer_cache_bytes: 0,
+            ..trygg_server::config::Limits::default()
+        },
         store: Some(store.to_owned()),
         anonymous_role: Some(Role::Viewer),
         keys: vec![ApiKey {
@@ -92,6 +100,20 @@ fn benches(c: &mut Criterion) {
             ))
         });
     });
+    let cached = {
+        let mut c = config(&work);
+        c.limits.answer_cache_bytes = 64 << 20;
+        router(AppState::open(&work, c).expect("state"))
+    };
+    group.bench_function("api_counts_cached_10m", |b| {
+        b.iter(|| {
+            runtime.block_on(get(
+                cached.clone(),
+                "/api/v1/query/counts?period=2024&layer=stadsdel&source=crimes",
+            ))
+        });
+    });
+    drop(cached);
     group.bench_function("api_counts_table_10m", |b| {
         b.iter(|| {
             runtime.block_on(get(

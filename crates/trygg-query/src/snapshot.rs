@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use serde::Serialize;
 use trygg_analytics::study_area::land_index;
 use trygg_spatial::AreaIndex;
-use trygg_store::{meta, AreaLayer, EventView, PopulationRow, Store, StoredArea, ViewSource};
+use trygg_store::{
+    meta, AreaLayer, EventView, PopulationRow, Spare, Store, StoredArea, ViewSource,
+};
 
 use crate::error::QueryError;
 
@@ -59,6 +61,20 @@ pub struct Snapshot {
     /// The survey rows of this snapshot's version, read on first use (most
     /// queries never need them): `Err` when the store has moved on meanwhile.
     survey: OnceLock<Result<SurveyRows, String>>,
+    /// Where the view's buffers go when the last reader lets go (a live
+    /// snapshot's next merge fills them instead of new memory).
+    recycle: Option<Arc<Mutex<Option<Spare>>>>,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.recycle {
+            let spare = self.view.take_spare();
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(spare);
+            }
+        }
+    }
 }
 
 /// The survey's respondent rows (category `survey_response`) with their answers:
@@ -154,13 +170,23 @@ impl Snapshot {
             source: loaded.source,
             path: store.path().to_owned(),
             survey: OnceLock::new(),
+            recycle: None,
         })
     }
 
     /// The snapshot of a newer store state, or `None` when `store` has not changed.
     pub fn refreshed(&self, store: &Store) -> Result<Option<Snapshot>, QueryError> {
+        self.refreshed_into(store, None)
+    }
+
+    /// [`Snapshot::refreshed`], filling `spare` buffers (see [`Spare`]).
+    fn refreshed_into(
+        &self,
+        store: &Store,
+        spare: Option<Spare>,
+    ) -> Result<Option<Snapshot>, QueryError> {
         store.read_transaction(|| {
-            match store.refresh_view(&self.view, self.data.version, self.max_fid)? {
+            match store.refresh_view(&self.view, self.data.version, self.max_fid, spare)? {
                 Some(loaded) => Snapshot::assemble(store, loaded).map(Some),
                 None => Ok(None),
             }
@@ -277,21 +303,26 @@ pub struct LiveSnapshot {
     reloading: Mutex<()>,
     /// Whether a snapshot file is being written.
     writing: Arc<std::sync::atomic::AtomicBool>,
+    /// The buffers of the last released snapshot, for the next merge.
+    spare: Arc<Mutex<Option<Spare>>>,
 }
 
 impl LiveSnapshot {
     /// Opens the store at `path` and loads its snapshot.
     pub fn open(path: &Path) -> Result<LiveSnapshot, QueryError> {
         let store = Store::open(path)?;
-        let snapshot = Snapshot::load(&store)?;
+        let mut snapshot = Snapshot::load(&store)?;
         // A long-running reader reads everything with the snapshot, while the
         // store is still at its version.
         snapshot.load_all()?;
+        let spare = Arc::default();
+        snapshot.recycle = Some(Arc::clone(&spare));
         Ok(LiveSnapshot {
             path: path.to_owned(),
             current: RwLock::new(Arc::new(snapshot)),
             reloading: Mutex::new(()),
             writing: Arc::default(),
+            spare,
         })
     }
 
@@ -313,9 +344,11 @@ impl LiveSnapshot {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.current();
         let store = Store::open(&self.path)?;
-        let Some(next) = current.refreshed(&store)? else {
+        let spare = self.spare.lock().ok().and_then(|mut s| s.take());
+        let Some(mut next) = current.refreshed_into(&store, spare)? else {
             return Ok(false);
         };
+        next.recycle = Some(Arc::clone(&self.spare));
         if let Err(e) = next.load_all() {
             // Moved again meanwhile: the next refresh takes the newer state.
             if !matches!(e, QueryError::Unavailable(_)) {

@@ -498,21 +498,37 @@ fn the_view_file_is_read_when_current_extended_when_older_rebuilt_after_a_revert
     // A live reader refreshes from what it holds.
     land_batch(&mut store, 800..810, 23);
     let refreshed = store
-        .refresh_view(&extended.view, extended.version, extended.max_fid)
+        .refresh_view(&extended.view, extended.version, extended.max_fid, None)
         .expect("refresh")
         .expect("changed");
     assert_eq!(refreshed.source, ViewSource::Extended(10));
     same_view(&refreshed.view, &store.view().expect("rebuild"));
     assert!(store
-        .refresh_view(&refreshed.view, refreshed.version, refreshed.max_fid)
+        .refresh_view(&refreshed.view, refreshed.version, refreshed.max_fid, None)
         .expect("refresh")
         .is_none());
+    // Into the buffers of a released view (bigger and smaller ones, with stale
+    // contents): the same view as a fresh merge and a rebuild.
+    land_batch(&mut store, 810..840, 21);
+    for mut released in [first.view, store.view().expect("rebuild")] {
+        let spare = released.take_spare();
+        let recycled = store
+            .refresh_view(
+                &refreshed.view,
+                refreshed.version,
+                refreshed.max_fid,
+                Some(spare),
+            )
+            .expect("refresh")
+            .expect("changed");
+        same_view(&recycled.view, &store.view().expect("rebuild"));
+    }
 
     // A revert removes events: the file cannot be extended, it is rebuilt.
     store.revert_batch(2, "t").expect("revert");
     let after = store.load_view().expect("load");
     assert_eq!(after.source, ViewSource::Rebuilt);
-    assert_eq!(after.view.len(), 510);
+    assert_eq!(after.view.len(), 540);
     same_view(&after.view, &store.view().expect("rebuild"));
 
     // A damaged file is never trusted.
