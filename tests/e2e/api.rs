@@ -1071,7 +1071,7 @@ fn trygg_serve_answers_on_loopback_and_stops_gracefully() {
 }
 
 #[test]
-fn the_openapi_document_survives_a_fuzz_run_without_server_errors() {
+fn a_fuzz_run_from_the_openapi_document_finds_no_server_error_and_no_answer_off_its_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = store_copy(dir.path());
     let keys = format!("fuzz:admin:{}", key_hash(ADMIN));

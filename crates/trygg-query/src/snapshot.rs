@@ -22,7 +22,7 @@ use trygg_store::{
 use crate::error::QueryError;
 
 /// What a result says about the data it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DataInfo {
     /// The store's data version the snapshot reflects (caches and ETags key on it).
     pub version: u64,

@@ -6,6 +6,11 @@
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 use trygg_query::encode::Format;
+use trygg_query::jobs::counts::{CountsResult, PolygonResult, TableResult};
+use trygg_query::jobs::events::EventsResult;
+use trygg_query::jobs::hotspots::{ChangeResult, EmergingResult, HotspotsResult};
+use trygg_query::jobs::survey::SurveyResult;
+use trygg_query::jobs::time::{MatrixResult, TrendResult};
 use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, EventsRequest, HotspotsRequest, MatrixRequest,
     PolygonRequest, SurveyRequest, TableRequest, TrendRequest,
@@ -58,12 +63,51 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
-fn responses(kind: &str) -> Value {
+/// `T`'s JSON Schema for the document: its definitions moved to
+/// `components/schemas` (where OpenAPI resolves `$ref`s) and its references
+/// rewritten to point there.
+fn schema_of<T: JsonSchema>(components: &mut Map<String, Value>) -> Value {
+    fn rewrite(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                // A tuple (`prefixItems`, as schemars writes it) becomes an
+                // array whose items are any of the members (its length kept):
+                // the fuzzer's OpenAPI 3.1 validator rejects `prefixItems`.
+                if let Some(Value::Array(members)) = o.remove("prefixItems") {
+                    o.insert("items".to_owned(), json!({"anyOf": members}));
+                }
+                if let Some(Value::String(r)) = o.get_mut("$ref") {
+                    if let Some(name) = r.strip_prefix("#/$defs/") {
+                        *r = format!("#/components/schemas/{name}");
+                    }
+                }
+                o.values_mut().for_each(rewrite);
+            }
+            Value::Array(a) => a.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("$schema");
+        if let Some(Value::Object(defs)) = o.remove("$defs") {
+            for (name, mut def) in defs {
+                rewrite(&mut def);
+                components.insert(name, def);
+            }
+        }
+    }
+    rewrite(&mut v);
+    v
+}
+
+fn responses(kind: &str, result: Option<Value>) -> Value {
+    let result = result.unwrap_or_else(|| json!({"type": "object"}));
     let ok = match kind {
         "table" => json!({
             "description": "The result (JSON), or its rows in the asked format.",
             "content": {
-                "application/json": {"schema": {"type": "object"}},
+                "application/json": {"schema": result},
                 "text/csv": {"schema": {"type": "string"}},
                 "application/geo+json": {"schema": {"type": "object"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
@@ -94,11 +138,21 @@ fn responses(kind: &str) -> Value {
 }
 
 fn op(summary: &str, role: &str, parameters: Vec<Value>, kind: &str) -> Value {
+    typed_op(summary, role, parameters, kind, None)
+}
+
+fn typed_op(
+    summary: &str,
+    role: &str,
+    parameters: Vec<Value>,
+    kind: &str,
+    result: Option<Value>,
+) -> Value {
     json!({
         "summary": summary,
         "description": format!("Role: {role}."),
         "parameters": parameters,
-        "responses": responses(kind),
+        "responses": responses(kind, result),
     })
 }
 
@@ -108,6 +162,8 @@ fn path_param(name: &str, description: &str) -> Value {
 
 /// The document.
 pub fn document() -> Value {
+    let mut components = Map::new();
+    components.insert("Error".to_owned(), error_schema());
     let aggregates = "viewer (suppressed at the viewer threshold), analyst, admin";
     let mut paths = Map::new();
     let mut add = |path: &str, method: &str, operation: Value| {
@@ -162,29 +218,31 @@ pub fn document() -> Value {
             "json",
         ),
     );
-    let jobs: [(&str, &str, Vec<Value>); 8] = [
-        ("counts", "Area statistics of a period: counts, rates per 1,000, change vs the previous period and a year earlier.", query_params::<CountsRequest>(true)),
-        ("table", "Counts of every area in every period of a range.", query_params::<TableRequest>(true)),
-        ("hotspots", "Gi* hotspots on a grid or H3 (FDR classes), optionally with kernel density.", query_params::<HotspotsRequest>(true)),
-        ("emerging", "Emerging hotspots: Gi* per time slice with a Mann-Kendall trend.", query_params::<EmergingRequest>(true)),
-        ("change", "Hotspot change between two periods, per cell.", query_params::<ChangeRequest>(true)),
-        ("survey", "Survey indicators with 95 % confidence intervals.", query_params::<SurveyRequest>(true)),
-        ("matrix", "The hour × weekday matrix (Stockholm time).", query_params::<MatrixRequest>(true)),
-        ("trend", "A series with an OLS slope and a Mann-Kendall trend.", query_params::<TrendRequest>(true)),
+    let c = &mut components;
+    let jobs: [(&str, &str, Vec<Value>, Value); 8] = [
+        ("counts", "Area statistics of a period: counts, rates per 1,000, change vs the previous period and a year earlier.", query_params::<CountsRequest>(true), schema_of::<CountsResult>(c)),
+        ("table", "Counts of every area in every period of a range.", query_params::<TableRequest>(true), schema_of::<TableResult>(c)),
+        ("hotspots", "Gi* hotspots on a grid or H3 (FDR classes), optionally with kernel density.", query_params::<HotspotsRequest>(true), schema_of::<HotspotsResult>(c)),
+        ("emerging", "Emerging hotspots: Gi* per time slice with a Mann-Kendall trend.", query_params::<EmergingRequest>(true), schema_of::<EmergingResult>(c)),
+        ("change", "Hotspot change between two periods, per cell.", query_params::<ChangeRequest>(true), schema_of::<ChangeResult>(c)),
+        ("survey", "Survey indicators with 95 % confidence intervals.", query_params::<SurveyRequest>(true), schema_of::<SurveyResult>(c)),
+        ("matrix", "The hour × weekday matrix (Stockholm time).", query_params::<MatrixRequest>(true), schema_of::<MatrixResult>(c)),
+        ("trend", "A series with an OLS slope and a Mann-Kendall trend.", query_params::<TrendRequest>(true), schema_of::<TrendResult>(c)),
     ];
-    for (name, summary, params) in jobs {
+    for (name, summary, params, result) in jobs {
         add(
             &format!("/api/v1/query/{name}"),
             "get",
-            op(summary, aggregates, params, "table"),
+            typed_op(summary, aggregates, params, "table", Some(result)),
         );
     }
-    let (polygon_schema, _) = properties::<PolygonRequest>();
-    let mut polygon = op(
+    let polygon_schema = schema_of::<PolygonRequest>(&mut components);
+    let mut polygon = typed_op(
         "Statistics of a drawn polygon (GeoJSON, WGS 84): count, change, matrix and series.",
         aggregates,
         vec![format_param()],
         "table",
+        Some(schema_of::<PolygonResult>(&mut components)),
     );
     polygon["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": polygon_schema}}});
@@ -192,11 +250,12 @@ pub fn document() -> Value {
     add(
         "/api/v1/events",
         "get",
-        op(
+        typed_op(
             "Events (points) in time order: a page as JSON with a cursor, or every matching event as an export in another format. Sensitive categories never appear.",
             "analyst, admin; written to the audit log",
             query_params::<EventsRequest>(true),
             "table",
+            Some(schema_of::<EventsResult>(&mut components)),
         ),
     );
     add(
@@ -261,16 +320,19 @@ pub fn document() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object", "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]},
-                    }}},
-                },
-            },
+            "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
         },
         "security": [{}, {"bearer": []}, {"key": []}],
+    })
+}
+
+/// The one error shape.
+fn error_schema() -> Value {
+    json!({
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]},
+        }}},
     })
 }

@@ -42,7 +42,7 @@ pub struct CountsRequest {
 }
 
 /// One published row: an area (or the municipality), maybe one group of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StatRow {
     /// Area code (`municipality` for the total).
     pub area_code: String,
@@ -77,7 +77,7 @@ pub struct StatRow {
 }
 
 /// Area statistics as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CountsResult {
     /// The data.
     pub data: DataInfo,
@@ -86,10 +86,13 @@ pub struct CountsResult {
     /// The layer.
     pub layer: String,
     /// The period and its comparison periods.
+    #[schemars(with = "serde_json::Value")]
     pub period: Period,
     /// The previous period of the same length.
+    #[schemars(with = "serde_json::Value")]
     pub previous: Period,
     /// The same period a year earlier.
+    #[schemars(with = "serde_json::Value")]
     pub year_earlier: Period,
     /// The population year used.
     pub population_year: i32,
@@ -101,6 +104,7 @@ pub struct CountsResult {
     pub rows: Vec<StatRow>,
     /// How the matching events fell on the layer (counts; not published when
     /// suppressing, since they are sums of small counts too).
+    #[schemars(with = "serde_json::Value")]
     pub coverage: Option<Coverage>,
     /// Events left out of an hour/weekday filter for an unknown time of day.
     pub left_out_imprecise_time: u64,
@@ -385,7 +389,7 @@ pub struct TableRequest {
 }
 
 /// One published cell of the table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TableRow {
     /// Area code (`municipality` for the total of each period).
     pub area_code: String,
@@ -402,7 +406,7 @@ pub struct TableRow {
 }
 
 /// The area × period table as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TableResult {
     /// The data.
     pub data: DataInfo,
@@ -411,6 +415,7 @@ pub struct TableResult {
     /// The layer.
     pub layer: String,
     /// The periods, in order.
+    #[schemars(with = "serde_json::Value")]
     pub periods: Vec<Period>,
     /// The suppression threshold applied.
     pub suppression: Option<u64>,
@@ -588,7 +593,7 @@ pub struct PolygonRequest {
 }
 
 /// A drawn area's statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PolygonResult {
     /// The data.
     pub data: DataInfo,

@@ -44,7 +44,7 @@ pub struct EventsRequest {
 }
 
 /// One event as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EventRow {
     /// Occurred at (UTC, RFC 3339).
     pub occurred_at: String,
@@ -73,7 +73,7 @@ pub struct EventRow {
 }
 
 /// A page of events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EventsResult {
     /// The data.
     pub data: DataInfo,

@@ -52,7 +52,7 @@ pub struct HotspotsRequest {
 }
 
 /// One published hotspot cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HotspotCell {
     /// The cell's id.
     pub cell_id: String,
@@ -77,28 +77,34 @@ pub struct HotspotCell {
 }
 
 /// Hotspots as published; the same shape with or without a density.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HotspotsResult {
     /// The data.
     pub data: DataInfo,
     /// The request as given.
     pub request: HotspotsRequest,
     /// The selection analysed.
+    #[schemars(with = "serde_json::Value")]
     pub selection: Selection,
     /// The Gi* parameters.
+    #[schemars(with = "serde_json::Value")]
     pub params: HotspotParams,
     /// Squares or hexagons.
+    #[schemars(with = "serde_json::Value")]
     pub cell_system: CellSystem,
     /// What happened to the events (counts under suppression hide nothing: they
     /// are totals over the whole map).
+    #[schemars(with = "serde_json::Value")]
     pub binning: BinningSummary,
     /// Events left out of an hour/weekday filter for an unknown time of day.
     pub left_out_imprecise_time: u64,
     /// Cells per class.
+    #[schemars(with = "serde_json::Value")]
     pub classes: ClassCounts,
     /// All values equal: Gi* is undefined.
     pub degenerate: bool,
     /// The kernel and bandwidth, when a density was asked for.
+    #[schemars(with = "serde_json::Value")]
     pub kde: Option<KdeParams>,
     /// The suppression threshold applied.
     pub suppression: Option<u64>,
@@ -316,7 +322,7 @@ pub struct EmergingRequest {
 }
 
 /// One published emerging-hotspot cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EmergingCell {
     /// The cell's id.
     pub cell_id: String,
@@ -341,19 +347,23 @@ pub struct EmergingCell {
 }
 
 /// Emerging hotspots as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EmergingResult {
     /// The data.
     pub data: DataInfo,
     /// The request as given.
     pub request: EmergingRequest,
     /// The parameters.
+    #[schemars(with = "serde_json::Value")]
     pub params: EmergingParams,
     /// Squares or hexagons.
+    #[schemars(with = "serde_json::Value")]
     pub cell_system: CellSystem,
     /// Per slice: its events binned and classes.
+    #[schemars(with = "serde_json::Value")]
     pub slices: Vec<SliceSummary>,
     /// What happened to the events.
+    #[schemars(with = "serde_json::Value")]
     pub binning: BinningSummary,
     /// Cells per pattern.
     pub patterns: Vec<(&'static str, u32)>,
@@ -562,7 +572,7 @@ pub struct ChangeRequest {
 }
 
 /// One published change cell.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChangeCell {
     /// The cell's id.
     pub cell_id: String,
@@ -571,6 +581,7 @@ pub struct ChangeCell {
     /// Centre northing.
     pub y: f64,
     /// The transition.
+    #[schemars(with = "serde_json::Value")]
     pub transition: Transition,
     /// Events before.
     pub count_before: Count,
@@ -587,19 +598,23 @@ pub struct ChangeCell {
 }
 
 /// Hotspot change as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChangeResult {
     /// The data.
     pub data: DataInfo,
     /// The request as given.
     pub request: ChangeRequest,
     /// The Gi* parameters.
+    #[schemars(with = "serde_json::Value")]
     pub params: HotspotParams,
     /// Classes before.
+    #[schemars(with = "serde_json::Value")]
     pub before: ClassCounts,
     /// Classes after.
+    #[schemars(with = "serde_json::Value")]
     pub after: ClassCounts,
     /// Cells per transition.
+    #[schemars(with = "serde_json::Value")]
     pub transitions: std::collections::BTreeMap<Transition, u32>,
     /// The suppression threshold applied.
     pub suppression: Option<u64>,

@@ -43,7 +43,7 @@ pub struct SurveyRequest {
 }
 
 /// One published estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Estimate {
     /// The round.
     pub round: String,
@@ -64,13 +64,14 @@ pub struct Estimate {
 }
 
 /// Survey indicators as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SurveyResult {
     /// The data.
     pub data: DataInfo,
     /// The request as given.
     pub request: SurveyRequest,
     /// The indicator.
+    #[schemars(with = "serde_json::Value")]
     pub indicator: Indicator,
     /// How areas were grouped.
     pub grouping: String,
@@ -82,8 +83,10 @@ pub struct SurveyResult {
     pub estimates: Vec<Estimate>,
     /// Change between two rounds, when asked for (absent under suppression for
     /// areas with a suppressed estimate).
+    #[schemars(with = "serde_json::Value")]
     pub changes: Option<Vec<ShareChange>>,
     /// Comparison with incident rates, when asked for.
+    #[schemars(with = "serde_json::Value")]
     pub vs_incidents: Option<SurveyIncidentComparison>,
     /// Respondent rows without a round, area or valid weight.
     pub responses_without_round_area_or_weight: u64,

@@ -39,7 +39,7 @@ pub struct TrendRequest {
 }
 
 /// One period's published count.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SeriesPoint {
     /// The period's label.
     pub period: String,
@@ -52,13 +52,15 @@ pub struct SeriesPoint {
 }
 
 /// A series as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrendResult {
     /// The data.
     pub data: DataInfo,
     /// The period length.
+    #[schemars(with = "serde_json::Value")]
     pub window: WindowKind,
     /// The selection counted.
+    #[schemars(with = "serde_json::Value")]
     pub selection: Selection,
     /// `(layer, area code)` when restricted to one area.
     pub area: Option<(String, String)>,
@@ -68,8 +70,10 @@ pub struct TrendResult {
     pub series: Vec<SeriesPoint>,
     /// Least-squares slope; absent with fewer than three periods or when a count
     /// is suppressed (the fit would give it back).
+    #[schemars(with = "serde_json::Value")]
     pub ols: Option<Ols>,
     /// Mann-Kendall; absent when a count is suppressed.
+    #[schemars(with = "serde_json::Value")]
     pub mann_kendall: Option<MannKendall>,
 }
 
@@ -203,11 +207,12 @@ pub struct MatrixRequest {
 }
 
 /// The matrix as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MatrixResult {
     /// The data.
     pub data: DataInfo,
     /// The selection counted.
+    #[schemars(with = "serde_json::Value")]
     pub selection: Selection,
     /// `(layer, area code)` when restricted to one area.
     pub area: Option<(String, String)>,
