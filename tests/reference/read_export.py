@@ -2,10 +2,12 @@
 
     read_export.py xlsx FILE     -> {"sheets": [...], "header": [...], "rows": [[...]], "types": [...], "parameters": {...}}
     read_export.py parquet FILE  -> {"columns": [...], "rows": N, "data": {col: [...]}, "metadata": {...}}
+    read_export.py mvt FILE      -> {layer: {"extent": 4096, "features": [{"geometry", "properties"}]}}
 
 openpyxl reads XLSX (cell values keep their types: numbers are int/float, text is
 str); pyarrow reads Parquet (the schema's types, key-value metadata such as
-GeoParquet's "geo" and Trygg's provenance).
+GeoParquet's "geo" and Trygg's provenance); mapbox-vector-tile decodes vector
+tiles (tile pixel coordinates, y down as in the tile).
 """
 
 import json
@@ -49,6 +51,26 @@ def parquet(path):
     }
 
 
+def mvt(path):
+    import mapbox_vector_tile
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        return {}
+    layers = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    return {
+        name: {
+            "extent": layer["extent"],
+            "features": [
+                {"geometry": f["geometry"], "properties": f["properties"]}
+                for f in layer["features"]
+            ],
+        }
+        for name, layer in layers.items()
+    }
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
-    print(json.dumps({"xlsx": xlsx, "parquet": parquet}[kind](path), default=str))
+    print(json.dumps({"xlsx": xlsx, "parquet": parquet, "mvt": mvt}[kind](path), default=str))

@@ -65,6 +65,9 @@ pub enum LayerKind {
     Division,
     /// By point-in-polygon, point-precision events only.
     Polygons,
+    /// Square cells of a grid, by the cell an event is in (half-open cells, as
+    /// the hotspot binning and the map tiles count them), point precision only.
+    Grid,
     /// One area with every event.
     Municipality,
 }
@@ -135,7 +138,12 @@ pub struct AreaLayer {
     by_stadsdel: HashMap<String, usize>,
     index: Option<AreaIndex>,
     unmapped: Vec<String>,
+    /// For [`LayerKind::Grid`]: the grid and each cell's area.
+    cells: Option<GridCells>,
 }
+
+/// A grid and the area of each of its cells (column, row).
+type GridCells = (crate::grid::SquareGrid, HashMap<(i64, i64), usize>);
 
 fn refs(areas: &[StoredArea]) -> Vec<AreaRef> {
     areas
@@ -206,6 +214,7 @@ impl AreaLayer {
             by_stadsdel,
             index: None,
             unmapped: Vec::new(),
+            cells: None,
         }
     }
 
@@ -242,6 +251,7 @@ impl AreaLayer {
             by_stadsdel,
             index: None,
             unmapped,
+            cells: None,
         })
     }
 
@@ -256,6 +266,36 @@ impl AreaLayer {
             by_stadsdel: HashMap::new(),
             index: Some(AreaIndex::new(&geometries)),
             unmapped: Vec::new(),
+            cells: None,
+        }
+    }
+
+    /// Square cells of `grid` as areas: area `k` is the cell holding
+    /// `centres[k]`. An event counts in the cell [`crate::grid::SquareGrid::cell_of`]
+    /// gives it, so an event on a shared edge counts in one cell only, the same
+    /// one in the area statistics, the hotspot binning and the map tiles.
+    pub fn grid(
+        name: &str,
+        grid: crate::grid::SquareGrid,
+        areas: &[StoredArea],
+        centres: &[(f64, f64)],
+    ) -> AreaLayer {
+        let cells = centres
+            .iter()
+            .enumerate()
+            .map(|(k, &(x, y))| {
+                let c = grid.cell_of(x, y);
+                ((c.col, c.row), k)
+            })
+            .collect();
+        AreaLayer {
+            name: name.to_owned(),
+            kind: LayerKind::Grid,
+            areas: refs(areas),
+            by_stadsdel: HashMap::new(),
+            index: None,
+            unmapped: Vec::new(),
+            cells: Some((grid, cells)),
         }
     }
 
@@ -271,6 +311,7 @@ impl AreaLayer {
             by_stadsdel: HashMap::new(),
             index: None,
             unmapped: Vec::new(),
+            cells: None,
         }
     }
 
@@ -391,7 +432,7 @@ impl BoundLayer<'_> {
                 slots.push(na + SLOT_NO_AREA);
                 Some((slots, na + SLOT_MUNICIPALITY))
             }
-            LayerKind::Polygons => None,
+            LayerKind::Polygons | LayerKind::Grid => None,
         }
     }
 
@@ -414,6 +455,20 @@ impl BoundLayer<'_> {
                     _ => Assignment::NoArea,
                 }
             }
+            LayerKind::Grid => {
+                if !precision.is_point() {
+                    return Assignment::LeftOut(precision);
+                }
+                let (x, y) = self.view.xy(i);
+                let found = self.layer.cells.as_ref().and_then(|(grid, cells)| {
+                    let c = grid.cell_of(x, y);
+                    cells.get(&(c.col, c.row)).copied()
+                });
+                match found {
+                    Some(k) => Assignment::Area(k),
+                    None => Assignment::NoArea,
+                }
+            }
             LayerKind::Polygons => {
                 if !precision.is_point() {
                     return Assignment::LeftOut(precision);
@@ -434,6 +489,73 @@ pub(crate) mod tests {
     use geo_types::{polygon, MultiPolygon};
     use trygg_model::{NormCategory, Source};
     use trygg_store::EventViewBuilder;
+
+    #[test]
+    fn regression_a_grid_layer_counts_an_event_on_a_cell_edge_where_the_grid_bins_it() {
+        // An event exactly on the edge x = 674_500 between two 250 m cells: the
+        // polygon index could put it in either; the grid layer puts it where
+        // `SquareGrid::cell_of` does (the cell to the right), as the hotspot
+        // binning and the map tiles do.
+        let grid = crate::grid::SquareGrid::new(250.0).expect("grid");
+        let mut b = EventViewBuilder::new((674_000.0, 6_580_000.0));
+        b.push(
+            0,
+            674_500.0,
+            6_580_100.0,
+            Source::Crimes,
+            NormCategory::Theft,
+            Precision::Street,
+            "x",
+            None,
+        );
+        b.push(
+            0,
+            674_400.0,
+            6_580_100.0,
+            Source::Crimes,
+            NormCategory::Theft,
+            Precision::Exact,
+            "x",
+            None,
+        );
+        b.push(
+            0,
+            674_400.0,
+            6_580_100.0,
+            Source::Crimes,
+            NormCategory::Theft,
+            Precision::Stadsdel,
+            "x",
+            Some("A"),
+        );
+        let view = b.build();
+        let areas: Vec<StoredArea> = [(674_250.0, 6_580_000.0), (674_500.0, 6_580_000.0)]
+            .iter()
+            .map(|&(x, y)| StoredArea {
+                code: grid.cell_id(grid.cell_of(x, y)),
+                name: String::new(),
+                properties: "{}".into(),
+                geometry: square(x, y, 250.0),
+            })
+            .collect();
+        let centres = [(674_375.0, 6_580_125.0), (674_625.0, 6_580_125.0)];
+        let layer = AreaLayer::grid("grid:250", grid, &areas, &centres);
+        let bound = layer.bind(&view);
+        assert_eq!(layer.kind(), LayerKind::Grid);
+        let at = |i: usize| bound.assign(i);
+        let edge = (0..3)
+            .find(|&i| view.xy(i).0 == 674_500.0)
+            .expect("edge event");
+        assert_eq!(at(edge), Assignment::Area(1));
+        let inside = (0..3)
+            .find(|&i| view.xy(i).0 == 674_400.0 && view.precision(i) == Precision::Exact)
+            .expect("inside");
+        assert_eq!(at(inside), Assignment::Area(0));
+        let vague = (0..3)
+            .find(|&i| view.precision(i) == Precision::Stadsdel)
+            .expect("stadsdel precision");
+        assert_eq!(at(vague), Assignment::LeftOut(Precision::Stadsdel));
+    }
 
     /// A square multipolygon with lower-left corner (x, y) and side s.
     pub(crate) fn square(x: f64, y: f64, s: f64) -> MultiPolygon<f64> {

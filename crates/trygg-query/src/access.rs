@@ -184,7 +184,8 @@ protected!(
     crate::ChangeRequest,
     crate::SurveyRequest,
     crate::MatrixRequest,
-    crate::TrendRequest
+    crate::TrendRequest,
+    crate::jobs::tiles::TileRequest
 );
 
 #[cfg(test)]

@@ -143,6 +143,27 @@ pub struct Config {
     pub policy: Policy,
     /// Limits.
     pub limits: Limits,
+    /// Map tiles.
+    pub tiles: TileConfig,
+}
+
+/// Map tile settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TileConfig {
+    /// The lowest zoom at which the `events` layer has points (analysts only).
+    pub events_min_zoom: u8,
+    /// `Cache-Control: max-age` of tiles, seconds (their ETag revalidates them).
+    pub max_age_s: u32,
+}
+
+impl Default for TileConfig {
+    fn default() -> TileConfig {
+        TileConfig {
+            events_min_zoom: 13,
+            max_age_s: 60,
+        }
+    }
 }
 
 impl Default for Config {
@@ -156,6 +177,7 @@ impl Default for Config {
             keys: Vec::new(),
             policy: Policy::default(),
             limits: Limits::default(),
+            tiles: TileConfig::default(),
         }
     }
 }
@@ -256,6 +278,7 @@ impl Config {
                 "TRYGG_MAX_CELL_SLICES" => l.max_cell_slices = value(&key, &text)?,
                 "TRYGG_MAX_PERMUTATION_CELLS" => l.max_permutation_cells = value(&key, &text)?,
                 "TRYGG_MAX_AREAS" => l.max_areas = value(&key, &text)?,
+                "TRYGG_EVENTS_MIN_ZOOM" => self.tiles.events_min_zoom = value(&key, &text)?,
                 _ => {}
             }
         }

@@ -258,6 +258,35 @@ pub fn document() -> Value {
             Some(schema_of::<EventsResult>(&mut components)),
         ),
     );
+    let layer_param = json!({"name": "layer", "in": "path", "required": true, "schema": {"type": "string", "enum": ["grid", "events"]}, "description": "grid (counts per square; everyone) or events (points; analysts)."});
+    let zxy = |name: &str, max: u32| json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": max}});
+    let mut tile_params = vec![
+        layer_param.clone(),
+        zxy("z", 22),
+        zxy("x", 4_194_303),
+        zxy("y", 4_194_303),
+    ];
+    tile_params.extend(query_params::<trygg_query::jobs::tiles::TileRequest>(false));
+    let mut tile = op(
+        "A Mapbox Vector Tile of a layer with the API's filters (empty outside Sweden or the zoom range).",
+        "grid: viewer (cells below the threshold not drawn), analyst, admin; events: analyst, admin",
+        tile_params,
+        "json",
+    );
+    tile["responses"]["200"] = json!({"description": "The tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}});
+    add("/tiles/{layer}/{z}/{x}/{y}.mvt", "get", tile);
+    let mut tj_params = vec![layer_param];
+    tj_params.extend(query_params::<trygg_query::jobs::tiles::TileRequest>(false));
+    add(
+        "/tiles/{layer}/tilejson.json",
+        "get",
+        op(
+            "TileJSON 3.0 of a layer (its tile URL carries the same filters).",
+            aggregates,
+            tj_params,
+            "json",
+        ),
+    );
     add(
         "/api/v1/admin/batches",
         "get",

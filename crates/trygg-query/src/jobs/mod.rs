@@ -6,6 +6,7 @@ pub mod counts;
 pub mod events;
 pub mod hotspots;
 pub mod survey;
+pub mod tiles;
 pub mod time;
 
 use serde_json::{json, Value};
@@ -214,6 +215,7 @@ pub(crate) fn area_layer(
             "layer",
         )?;
         let study = StudyArea::square(grid, land).field(field)?;
+        let centres: Vec<(f64, f64)> = study.cells().iter().map(|c| (c.x, c.y)).collect();
         let areas: Vec<StoredArea> = study
             .cells()
             .iter()
@@ -227,7 +229,7 @@ pub(crate) fn area_layer(
                 )]),
             })
             .collect();
-        let layer = AreaLayer::polygons(name, &areas);
+        let layer = AreaLayer::grid(name, grid, &areas, &centres);
         return Ok((layer, areas));
     }
     let data = snap.layer(name, field)?;

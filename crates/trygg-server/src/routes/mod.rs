@@ -5,6 +5,7 @@ mod admin;
 mod events;
 mod meta;
 mod query;
+mod tiles;
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/admin/batches/{id}/revert", post(admin::revert))
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/tiles/{layer}/tilejson.json", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .layer(DefaultBodyLimit::max(limits.body_bytes));
     let upload = Router::new()
         .route("/api/v1/admin/ingest", post(admin::ingest))

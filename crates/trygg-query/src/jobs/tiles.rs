@@ -1,0 +1,289 @@
+//! Map tiles of the snapshot (Mapbox Vector Tiles through `trygg-tiles`), with the
+//! same filters as every other request:
+//!
+//! - `grid`: point events counted per SWEREF 99 TM square whose size follows the
+//!   zoom ([`cell_for_zoom`]), land cells only; under suppression a cell below the
+//!   threshold is not drawn at all, so a drawn cell is at least the threshold and
+//!   an undrawn one may be anything below it (zero included);
+//! - `events`: the point events themselves (exact, address, street precision
+//!   only: the only ones in the view's R-tree), from a minimum zoom, never the
+//!   hidden (sensitive) categories; thinned evenly above [`MAX_POINTS`], the
+//!   features then saying `thinned = true` and how many each stands for.
+//!
+//! Tiles away from the study area, or above and below the zoom range, are empty,
+//! computed without touching the events.
+
+use serde::{Deserialize, Serialize};
+use trygg_analytics::grid::SquareGrid;
+use trygg_store::ViewQuery;
+use trygg_tiles::{Layer, Shape, TileId, Value, BUFFER};
+
+use crate::access::Hidden;
+use crate::error::{Field, QueryError};
+use crate::jobs::Proj;
+use crate::params::{DisclosureParams, RangeParams, SelectionParams};
+use crate::snapshot::Snapshot;
+
+/// Most points drawn in one `events` tile (about 40 bytes each encoded: well
+/// under 500 KB); beyond it the tile is thinned.
+pub const MAX_POINTS: usize = 10_000;
+
+/// Where tiles can have anything: Sweden with a margin (WGS 84 west, south, east,
+/// north). A tile outside it is empty without a projection (SWEREF 99 TM is not
+/// defined far from Sweden).
+pub const TILE_AREA: [f64; 4] = [10.0, 54.5, 25.0, 69.5];
+
+/// A tile's filters.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TileRequest {
+    /// The days.
+    #[serde(flatten)]
+    pub range: RangeParams,
+    /// Which events.
+    #[serde(flatten)]
+    pub selection: SelectionParams,
+    /// `grid`: the square size in metres (default by zoom: 1 km to z10, 500 m at
+    /// z11, 250 m at z12-13, 100 m from z14).
+    pub cell: Option<f64>,
+    /// Suppression (forced for viewers).
+    #[serde(flatten)]
+    pub disclosure: DisclosureParams,
+    /// Categories hidden as points (set from the access policy).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub hidden: Hidden,
+}
+
+/// The default grid cell of a zoom.
+pub fn cell_for_zoom(z: u8) -> f64 {
+    match z {
+        0..=10 => 1000.0,
+        11 => 500.0,
+        12 | 13 => 250.0,
+        _ => 100.0,
+    }
+}
+
+/// The part of the tile (buffered) inside [`TILE_AREA`], as an EPSG:3006 box.
+fn store_box(tile: TileId, proj: &Proj) -> Result<Option<[f64; 4]>, QueryError> {
+    let [w, s, e, n] = tile.bounds(BUFFER);
+    let [aw, as_, ae, an] = TILE_AREA;
+    let (w, s, e, n) = (w.max(aw), s.max(as_), e.min(ae), n.min(an));
+    if w >= e || s >= n {
+        return Ok(None);
+    }
+    let mut xs = Vec::with_capacity(8);
+    let mut ys = Vec::with_capacity(8);
+    for (lon, lat) in [
+        (w, s),
+        (e, s),
+        (w, n),
+        (e, n),
+        ((w + e) / 2.0, s),
+        ((w + e) / 2.0, n),
+        (w, (s + n) / 2.0),
+        (e, (s + n) / 2.0),
+    ] {
+        let (x, y) = proj.xy(lon, lat)?;
+        xs.push(x);
+        ys.push(y);
+    }
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Ok(Some([min(&xs), min(&ys), max(&xs), max(&ys)]))
+}
+
+fn encode_err(e: trygg_tiles::TileError) -> QueryError {
+    QueryError::Io(std::io::Error::other(e.to_string()))
+}
+
+impl TileRequest {
+    /// The matching point events inside the tile's box widened by `margin`
+    /// metres, in time order.
+    fn events_in(
+        &self,
+        tile: TileId,
+        snap: &Snapshot,
+        proj: &Proj,
+        margin: f64,
+    ) -> Result<Vec<usize>, QueryError> {
+        let selection = self.selection.validate(Some(&self.range))?;
+        let Some([x0, y0, x1, y1]) = store_box(tile, proj)? else {
+            return Ok(Vec::new());
+        };
+        let bbox = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
+        let view = snap.view();
+        let mut matcher = selection.matcher();
+        let hits = view.query(&ViewQuery {
+            source: None,
+            categories: None,
+            from_utc: selection.from_utc,
+            to_utc: selection.to_utc,
+            bbox: Some(bbox),
+        });
+        Ok(hits
+            .into_iter()
+            .map(|i| i as usize)
+            .filter(|&i| matcher.matches(view, i))
+            .collect())
+    }
+
+    /// The `grid` tile.
+    pub fn grid(&self, tile: TileId, snap: &Snapshot) -> Result<Vec<u8>, QueryError> {
+        let threshold = self.disclosure.threshold()?;
+        let size = self.cell.unwrap_or_else(|| cell_for_zoom(tile.z));
+        if !(10.0..=10_000.0).contains(&size) {
+            return Err(QueryError::invalid(
+                "cell",
+                format!("{size} m is not 10..=10000"),
+            ));
+        }
+        let grid = SquareGrid::new(size).field("cell")?;
+        let proj = Proj::new()?;
+        // A cell that reaches into the tile is counted whole: its events may lie
+        // outside the tile's box, up to a cell away.
+        let events = self.events_in(tile, snap, &proj, size)?;
+        let mut layer = Layer::new("grid").map_err(encode_err)?;
+        if events.is_empty() {
+            return Ok(layer.encode());
+        }
+        let land = snap.land("cell")?;
+        let view = snap.view();
+        let mut cells: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+        for i in events {
+            let (x, y) = view.xy(i);
+            let c = grid.cell_of(x, y);
+            *cells.entry((c.col, c.row)).or_default() += 1;
+        }
+        for ((col, row), count) in cells {
+            let cell = trygg_analytics::grid::SquareCell { col, row };
+            let (cx, cy) = grid.centre(cell);
+            if land.locate(cx, cy).is_none() {
+                continue;
+            }
+            if threshold.is_some_and(|t| count < i64::try_from(t).unwrap_or(i64::MAX)) {
+                continue;
+            }
+            let (x0, y0) = grid.lower_left(cell);
+            let mut ring = Vec::with_capacity(5);
+            for (x, y) in [
+                (x0, y0),
+                (x0 + size, y0),
+                (x0 + size, y0 + size),
+                (x0, y0 + size),
+                (x0, y0),
+            ] {
+                let [lon, lat] = proj.lon_lat(x, y)?;
+                ring.push(tile.pixel(lon, lat));
+            }
+            layer
+                .add(
+                    &Shape::Polygons(vec![vec![ring]]),
+                    &[
+                        ("cell_id", Value::Text(grid.cell_id(cell))),
+                        ("count", Value::Int(count)),
+                        ("cell_m", Value::Float(size)),
+                    ],
+                )
+                .map_err(encode_err)?;
+        }
+        Ok(layer.encode())
+    }
+
+    /// The `events` tile: empty below `min_zoom`.
+    pub fn events(
+        &self,
+        tile: TileId,
+        snap: &Snapshot,
+        min_zoom: u8,
+    ) -> Result<Vec<u8>, QueryError> {
+        let mut layer = Layer::new("events").map_err(encode_err)?;
+        if tile.z < min_zoom {
+            // Validate anyway: a bad parameter is an error at every zoom.
+            self.selection.validate(Some(&self.range))?;
+            return Ok(layer.encode());
+        }
+        let proj = Proj::new()?;
+        let view = snap.view();
+        let hidden_texts = self.hidden.codes(view);
+        let events: Vec<usize> = self
+            .events_in(tile, snap, &proj, 0.0)?
+            .into_iter()
+            .filter(|&i| {
+                !self.hidden.hides_norm(view.category_norm(i))
+                    && !hidden_texts[usize::from(view.category_code(i))]
+            })
+            .collect();
+        let step = events.len().div_ceil(MAX_POINTS).max(1);
+        for &i in events.iter().step_by(step) {
+            let (x, y) = view.xy(i);
+            let [lon, lat] = proj.lon_lat(x, y)?;
+            let (px, py) = tile.pixel(lon, lat);
+            let mut props = vec![
+                ("source", Value::Text(view.source(i).as_str().to_owned())),
+                (
+                    "category_norm",
+                    Value::Text(view.category_norm(i).as_str().to_owned()),
+                ),
+                ("category", Value::Text(view.category(i).to_owned())),
+                (
+                    "precision",
+                    Value::Text(view.precision(i).as_str().to_owned()),
+                ),
+                (
+                    "occurred_at",
+                    Value::Text(crate::jobs::events::rfc3339(view.time(i))),
+                ),
+            ];
+            if step > 1 {
+                props.push(("thinned", Value::Bool(true)));
+                props.push((
+                    "represents",
+                    Value::Int(i64::try_from(step).unwrap_or(i64::MAX)),
+                ));
+            }
+            layer
+                .add(&Shape::Point(px, py), &props)
+                .map_err(encode_err)?;
+        }
+        Ok(layer.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_away_from_sweden_have_no_box() {
+        let proj = Proj::new().expect("proj");
+        // z0 covers the world: only its Swedish part is looked at.
+        let b = store_box(TileId::new(0, 0, 0).expect("z0"), &proj)
+            .expect("projects")
+            .expect("overlaps");
+        assert!(b[0] > 0.0 && b[2] < 1_500_000.0, "{b:?}");
+        // A tile over the Pacific, and one at the antimeridian: nothing.
+        let pacific = TileId::new(6, 2, 30).expect("tile");
+        assert!(store_box(pacific, &proj).expect("ok").is_none());
+        let east = TileId::new(8, 255, 100).expect("tile");
+        assert!(store_box(east, &proj).expect("ok").is_none());
+        // Stockholm at z12 has a box around the city.
+        let sthlm = store_box(TileId::new(12, 2253, 1204).expect("tile"), &proj)
+            .expect("ok")
+            .expect("box");
+        assert!(sthlm[0] < 674_571.0 && sthlm[2] > 674_571.0, "{sthlm:?}");
+        assert!(
+            sthlm[1] < 6_580_743.0 && sthlm[3] > 6_580_743.0,
+            "{sthlm:?}"
+        );
+    }
+
+    #[test]
+    fn cells_follow_the_zoom() {
+        assert_eq!(cell_for_zoom(8), 1000.0);
+        assert_eq!(cell_for_zoom(11), 500.0);
+        assert_eq!(cell_for_zoom(13), 250.0);
+        assert_eq!(cell_for_zoom(18), 100.0);
+    }
+}

@@ -1,0 +1,159 @@
+//! Map tiles: `/tiles/{layer}/{z}/{x}/{y}.mvt` and `/tiles/{layer}/tilejson.json`,
+//! with the API's filters as query parameters. A tile carries a strong ETag
+//! (data version, layer, tile, role, filters) and is kept in the answer cache;
+//! a tile outside the zoom range or Sweden is an empty tile, not an error.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use trygg_query::jobs::tiles::{TileRequest, TILE_AREA};
+use trygg_query::Role;
+use trygg_tiles::{TileId, MAX_ZOOM};
+
+use super::{caller, etag, not_modified};
+use crate::error::ApiError;
+use crate::params::from_query;
+use crate::state::AppState;
+
+/// The layers.
+const LAYERS: [&str; 2] = ["grid", "events"];
+
+fn layer_of(name: &str) -> Result<&'static str, ApiError> {
+    LAYERS.iter().find(|l| **l == name).copied().ok_or_else(|| {
+        ApiError::not_found(format!("no tile layer '{name}' (grid, events)")).field("layer")
+    })
+}
+
+fn number<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::invalid(field, format!("'{text}' is not a tile number")))
+}
+
+fn mvt(body: Vec<u8>, tag: &str, max_age: u32) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
+    r
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
+pub(crate) async fn tile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((layer, z, x, file)): Path<(String, String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, &headers)?;
+    let layer = layer_of(&layer)?;
+    if layer == "events" {
+        who.require(Role::Analyst)?;
+    }
+    let y = file
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::invalid("y", format!("'{file}' is not Y.mvt")))?;
+    let (z, x, y): (u32, u32, u32) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
+    let (mut request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
+    state.config.policy.protect(who.role, &mut request);
+    request.hidden = (*state.hidden).clone();
+    // Validate before anything else: a bad filter is an error at every tile.
+    request.selection.validate(Some(&request.range))?;
+    request.disclosure.threshold()?;
+    let snap = state.live.current();
+    let version = snap.data().version;
+    let max_age = state.config.tiles.max_age_s;
+    let asked = serde_json::to_string(&request).map_err(ApiError::internal)?;
+    let tag = etag(
+        version,
+        &[
+            "tile",
+            layer,
+            &format!("{z}/{x}/{y}"),
+            who.role.as_str(),
+            &asked,
+        ],
+    );
+    let Some(tile) = u8::try_from(z).ok().and_then(|z| TileId::new(z, x, y).ok()) else {
+        // Outside the pyramid: an empty tile, cheaply.
+        return Ok(mvt(Vec::new(), &tag, max_age));
+    };
+    if let Some(r) = not_modified(&state, &headers, &tag) {
+        return Ok(r);
+    }
+    if let Some(body) = state.answers.get(&tag) {
+        state.metrics.answer_cached();
+        return Ok(mvt((*body).clone(), &tag, max_age));
+    }
+    let permit = state.permit().await?;
+    let min_zoom = state.config.tiles.events_min_zoom;
+    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let _permit = permit;
+        Ok(match layer {
+            "grid" => request.grid(tile, &snap)?,
+            _ => request.events(tile, &snap, min_zoom)?,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    state
+        .answers
+        .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+    Ok(mvt(body, &tag, max_age))
+}
+
+/// `GET /tiles/{layer}/tilejson.json` (TileJSON 3.0; the query string is
+/// passed on to the tile URL).
+pub(crate) async fn tilejson(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(layer): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let who = caller(&state, &headers)?;
+    let layer = layer_of(&layer)?;
+    if layer == "events" {
+        who.require(Role::Analyst)?;
+    }
+    // The filters are checked now, so a map never asks for tiles that all fail.
+    let (request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
+    request.selection.validate(Some(&request.range))?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let suffix = query.map(|q| format!("?{q}")).unwrap_or_default();
+    let (minzoom, fields) = match layer {
+        "grid" => (
+            0,
+            json!({"cell_id": "String: the SWEREF 99 TM square (<size>m_<x0>_<y0>)", "count": "Number: matching point events", "cell_m": "Number: the square's side in metres"}),
+        ),
+        _ => (
+            state.config.tiles.events_min_zoom,
+            json!({"source": "String", "category_norm": "String", "category": "String", "precision": "String", "occurred_at": "String (UTC, RFC 3339)", "thinned": "Boolean: the tile shows every n-th point", "represents": "Number: points each drawn one stands for"}),
+        ),
+    };
+    let snap = state.live.current();
+    Ok(Json(json!({
+        "tilejson": "3.0.0",
+        "name": format!("trygg-{layer}"),
+        "description": if snap.data().synthetic { "SYNTHETIC DEMO DATA" } else { "" },
+        "version": snap.data().version.to_string(),
+        "scheme": "xyz",
+        "tiles": [format!("http://{host}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt{suffix}")],
+        "minzoom": minzoom,
+        "maxzoom": MAX_ZOOM,
+        "bounds": TILE_AREA,
+        "vector_layers": [{"id": layer, "fields": fields, "minzoom": minzoom, "maxzoom": MAX_ZOOM}],
+        "suppression": if who.role == Role::Viewer { Some(state.config.policy.viewer_threshold) } else { None },
+    })))
+}
