@@ -7,6 +7,7 @@
 //! - `api_counts_cached_10m`: the same answered from the answer cache (a question
 //!   asked again at the same data version);
 //! - `api_counts_table_10m`: the stadsdel × month table of a year in one request;
+//! - `tile_grid_z{10,12,15}_10m`: cold `grid` tiles over central Stockholm;
 //! - `api_start_10m`: what `trygg serve` does before it listens (store open,
 //!   snapshot, layers);
 //! - `api_upload_visible_10k`: `POST /api/v1/admin/ingest` of a 10k-row crimes
@@ -114,6 +115,20 @@ fn benches(c: &mut Criterion) {
         });
     });
     drop(cached);
+    // Cold tiles (the answer cache is off here): zooms 10, 12 and 15 over
+    // central Stockholm, a year of crimes.
+    for (z, x, y) in [(10u32, 563u32, 301u32), (12, 2253, 1204), (15, 18028, 9636)] {
+        group.bench_function(format!("tile_grid_z{z}_10m"), |b| {
+            b.iter(|| {
+                runtime.block_on(get(
+                    app.clone(),
+                    &format!(
+                        "/tiles/grid/{z}/{x}/{y}.mvt?from=2024-01-01&to=2024-12-31&source=crimes"
+                    ),
+                ))
+            });
+        });
+    }
     group.bench_function("api_counts_table_10m", |b| {
         b.iter(|| {
             runtime.block_on(get(

@@ -24,6 +24,10 @@ use crate::jobs::Proj;
 use crate::params::{DisclosureParams, RangeParams, SelectionParams};
 use crate::snapshot::Snapshot;
 
+/// From this zoom a tile's events are looked up in the view's R-tree; below it
+/// (a tile spans several kilometres) the time range is scanned.
+pub const RTREE_MIN_ZOOM: u8 = 14;
+
 /// Most points drawn in one `events` tile (about 40 bytes each encoded: well
 /// under 500 KB); beyond it the tile is thinned.
 pub const MAX_POINTS: usize = 10_000;
@@ -99,34 +103,49 @@ fn encode_err(e: trygg_tiles::TileError) -> QueryError {
 }
 
 impl TileRequest {
-    /// The matching point events inside the tile's box widened by `margin`
-    /// metres, in time order.
-    fn events_in(
+    /// Calls `f` with each matching point event inside the tile's box widened by
+    /// `margin` metres, in time order; returns the box (`None`: the tile is away
+    /// from Sweden and `f` was not called).
+    fn for_each_in(
         &self,
         tile: TileId,
         snap: &Snapshot,
         proj: &Proj,
         margin: f64,
-    ) -> Result<Vec<usize>, QueryError> {
+        mut f: impl FnMut(usize),
+    ) -> Result<Option<[f64; 4]>, QueryError> {
         let selection = self.selection.validate(Some(&self.range))?;
         let Some([x0, y0, x1, y1]) = store_box(tile, proj)? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let bbox = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
         let view = snap.view();
         let mut matcher = selection.matcher();
-        let hits = view.query(&ViewQuery {
-            source: None,
-            categories: None,
-            from_utc: selection.from_utc,
-            to_utc: selection.to_utc,
-            bbox: Some(bbox),
+        if tile.z >= RTREE_MIN_ZOOM {
+            let hits = view.query(&ViewQuery {
+                source: None,
+                categories: None,
+                from_utc: selection.from_utc,
+                to_utc: selection.to_utc,
+                bbox: Some(bbox),
+            });
+            for i in hits {
+                if matcher.matches(view, i as usize) {
+                    f(i as usize);
+                }
+            }
+            return Ok(Some(bbox));
+        }
+        // A tile covering much of the city: one pass over the time range beats
+        // the R-tree (which would return most events, then sort them).
+        let [x0, y0, x1, y1] = bbox;
+        matcher.for_each(view, 0..view.len(), |i| {
+            let (x, y) = view.xy(i);
+            if x >= x0 && x <= x1 && y >= y0 && y <= y1 && view.precision(i).is_point() {
+                f(i);
+            }
         });
-        Ok(hits
-            .into_iter()
-            .map(|i| i as usize)
-            .filter(|&i| matcher.matches(view, i))
-            .collect())
+        Ok(Some(bbox))
     }
 
     /// The `grid` tile.
@@ -141,21 +160,52 @@ impl TileRequest {
         }
         let grid = SquareGrid::new(size).field("cell")?;
         let proj = Proj::new()?;
-        // A cell that reaches into the tile is counted whole: its events may lie
-        // outside the tile's box, up to a cell away.
-        let events = self.events_in(tile, snap, &proj, size)?;
         let mut layer = Layer::new("grid").map_err(encode_err)?;
-        if events.is_empty() {
+        // A cell that reaches into the tile is counted whole: its events may lie
+        // outside the tile's box, up to a cell away. Counts go into a dense array
+        // over the box's cells (no hashing per event).
+        let Some([bx0, by0, bx1, by1]) = store_box(tile, &proj)? else {
+            self.selection.validate(Some(&self.range))?;
+            return Ok(layer.encode());
+        };
+        let c0 = grid.cell_of(bx0 - size, by0 - size);
+        let c1 = grid.cell_of(bx1 + size, by1 + size);
+        let (w, h) = (
+            (c1.col - c0.col + 1) as usize,
+            (c1.row - c0.row + 1) as usize,
+        );
+        if w.saturating_mul(h) > 4_000_000 {
+            return Err(QueryError::invalid(
+                "cell",
+                format!(
+                    "{size} m cells are too small for zoom {}: use a larger cell",
+                    tile.z
+                ),
+            ));
+        }
+        let mut dense = vec![0u32; w * h];
+        let view = snap.view();
+        self.for_each_in(tile, snap, &proj, size, |i| {
+            let (x, y) = view.xy(i);
+            let c = grid.cell_of(x, y);
+            let (dc, dr) = (c.col - c0.col, c.row - c0.row);
+            if dc >= 0 && dr >= 0 && (dc as usize) < w && (dr as usize) < h {
+                dense[dr as usize * w + dc as usize] += 1;
+            }
+        })?;
+        let cells: Vec<((i64, i64), i64)> = dense
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(k, &n)| {
+                let (dr, dc) = ((k / w) as i64, (k % w) as i64);
+                ((c0.col + dc, c0.row + dr), i64::from(n))
+            })
+            .collect();
+        if cells.is_empty() {
             return Ok(layer.encode());
         }
         let land = snap.land("cell")?;
-        let view = snap.view();
-        let mut cells: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
-        for i in events {
-            let (x, y) = view.xy(i);
-            let c = grid.cell_of(x, y);
-            *cells.entry((c.col, c.row)).or_default() += 1;
-        }
         for ((col, row), count) in cells {
             let cell = trygg_analytics::grid::SquareCell { col, row };
             let (cx, cy) = grid.centre(cell);
@@ -207,14 +257,14 @@ impl TileRequest {
         let proj = Proj::new()?;
         let view = snap.view();
         let hidden_texts = self.hidden.codes(view);
-        let events: Vec<usize> = self
-            .events_in(tile, snap, &proj, 0.0)?
-            .into_iter()
-            .filter(|&i| {
-                !self.hidden.hides_norm(view.category_norm(i))
-                    && !hidden_texts[usize::from(view.category_code(i))]
-            })
-            .collect();
+        let mut events: Vec<usize> = Vec::new();
+        self.for_each_in(tile, snap, &proj, 0.0, |i| {
+            if !self.hidden.hides_norm(view.category_norm(i))
+                && !hidden_texts[usize::from(view.category_code(i))]
+            {
+                events.push(i);
+            }
+        })?;
         let step = events.len().div_ceil(MAX_POINTS).max(1);
         for &i in events.iter().step_by(step) {
             let (x, y) = view.xy(i);
