@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use trygg_ingest::pipeline::{ingest as run_ingest, IngestRequest};
+use trygg_ingest::pipeline::{ingest as run_ingest, IngestError, IngestRequest};
 use trygg_query::Role;
 
 use super::caller;
@@ -241,6 +241,12 @@ pub(crate) async fn ingest(
             let mut store = trygg_store::Store::open(&store_path).map_err(ApiError::internal)?;
             let report = match run_ingest(&mut store, &request, &mut |_| {}) {
                 Ok(r) => r,
+                // The store failing is the server's problem; anything else is the
+                // upload's (a mapping, a CRS, a file: the CLI's exit 2).
+                Err(e @ (IngestError::Store(_) | IngestError::Locator(_))) => {
+                    return Err(ApiError::internal(e))
+                }
+                Err(e @ IngestError::Mapping(_)) => return Err(ApiError::invalid("mapping", e)),
                 Err(e) => return Err(ApiError::invalid("file", e)),
             };
             drop(store);
