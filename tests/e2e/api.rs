@@ -1436,3 +1436,55 @@ async fn a_tile_changes_with_the_batch_that_lands_and_its_etag_with_it() {
         total(&after)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn area_tiles_carry_the_api_statistics_of_their_areas_with_the_same_suppression() {
+    let q = "period=2024-Q1&layer=stadsdelsomrade_2023&category=robbery";
+    for key in [VIEWER, ANALYST] {
+        let api = get(&format!("/api/v1/query/counts?{q}"), Some(key))
+            .await
+            .json();
+        let rows: std::collections::HashMap<String, &Value> = api["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| (r["area_code"].as_str().unwrap_or("").to_owned(), r))
+            .collect();
+        let tile = decoded(&get(&format!("/tiles/areas/9/281/150.mvt?{q}"), Some(key)).await);
+        let features = tile["areas"]["features"].as_array().expect("areas layer");
+        assert!(features.len() >= 5, "{}", features.len());
+        let mut suppressed = 0;
+        for f in features {
+            let p = &f["properties"];
+            let row = rows[p["area_code"].as_str().expect("code")];
+            match (&p["count"], &p["count_text"]) {
+                (Value::Number(n), Value::Null) => {
+                    assert_eq!(row["count"], Value::Number(n.clone()))
+                }
+                (Value::Null, Value::String(t)) => {
+                    assert_eq!(row["count"], Value::String(t.clone()));
+                    assert!(p["rate_per_1000"].is_null() && p["ratio_vs_previous"].is_null());
+                    suppressed += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+            if key == VIEWER {
+                assert!(p["count"].as_i64().is_none_or(|c| c >= 5), "{p}");
+            }
+            assert_eq!(
+                f["geometry"]["type"]
+                    .as_str()
+                    .map(|t| t.ends_with("Polygon")),
+                Some(true)
+            );
+        }
+        if key == VIEWER {
+            assert!(
+                suppressed > 0,
+                "robbery per stadsdelsområde in a quarter has small counts"
+            );
+        } else {
+            assert_eq!(suppressed, 0);
+        }
+    }
+}

@@ -274,7 +274,14 @@ pub fn document() -> Value {
         "json",
     );
     tile["responses"]["200"] = json!({"description": "The tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}});
-    add("/tiles/{layer}/{z}/{x}/{y}.mvt", "get", tile);
+    add("/tiles/{layer}/{z}/{x}/{y}.mvt", "get", tile.clone());
+    let mut area_params = vec![zxy("z", 22), zxy("x", 4_194_303), zxy("y", 4_194_303)];
+    area_params.extend(query_params::<CountsRequest>(false));
+    let mut areas = tile;
+    areas["summary"] = json!("The `areas` layer: an area layer's polygons with the statistics of /api/v1/query/counts for the same parameters.");
+    areas["description"] = json!(format!("Role: {aggregates}."));
+    areas["parameters"] = Value::Array(area_params);
+    add("/tiles/areas/{z}/{x}/{y}.mvt", "get", areas);
     let mut tj_params = vec![layer_param];
     tj_params.extend(query_params::<trygg_query::jobs::tiles::TileRequest>(false));
     add(

@@ -5,6 +5,8 @@
 //!   zoom ([`cell_for_zoom`]), land cells only; under suppression a cell below the
 //!   threshold is not drawn at all, so a drawn cell is at least the threshold and
 //!   an undrawn one may be anything below it (zero included);
+//! - `areas`: an area layer's polygons with their statistics (the counts
+//!   request's published rows), for choropleths;
 //! - `events`: the point events themselves (exact, address, street precision
 //!   only: the only ones in the view's R-tree), from a minimum zoom, never the
 //!   hidden (sensitive) categories; thinned evenly above [`MAX_POINTS`], the
@@ -295,6 +297,100 @@ impl TileRequest {
             }
             layer
                 .add(&Shape::Point(px, py), &props)
+                .map_err(encode_err)?;
+        }
+        Ok(layer.encode())
+    }
+}
+
+impl crate::CountsRequest {
+    /// The `areas` tile: the layer's areas (simplified to the tile's pixel size)
+    /// with their published statistics, as [`crate::CountsRequest`] gives them to
+    /// the API (so a suppressed count is `count_text = "<5"` and no `count`, and
+    /// whatever derives from it is absent).
+    pub fn area_tile(
+        &self,
+        tile: TileId,
+        snap: &Snapshot,
+        budget: &trygg_analytics::budget::Budget,
+    ) -> Result<Vec<u8>, QueryError> {
+        use crate::disclosure::Count;
+        use crate::jobs::Job;
+        use geo::{BoundingRect, Simplify};
+        let valid = self.validate()?;
+        let mut layer = Layer::new("areas").map_err(encode_err)?;
+        let proj = Proj::new()?;
+        let Some([bx0, by0, bx1, by1]) = store_box(tile, &proj)? else {
+            return Ok(layer.encode());
+        };
+        let layer_name = self.layer.clone().unwrap_or_else(|| "stadsdel".into());
+        let (_, areas) = crate::jobs::area_layer(snap, &layer_name, "layer", budget)?;
+        let result = self.execute(
+            valid,
+            snap,
+            &crate::jobs::Options {
+                budget: *budget,
+                geometry: false,
+            },
+        )?;
+        let tolerance = tile.metres_per_pixel(59.3);
+        let count = |c: Count, key: &'static str, text_key: &'static str| match c {
+            Count::Value(v) => (key, Value::Int(i64::try_from(v).unwrap_or(i64::MAX))),
+            Count::Suppressed(_) => (text_key, Value::Text(c.text())),
+        };
+        for row in result
+            .rows
+            .iter()
+            .filter(|r| r.source.is_none() && r.category.is_none())
+        {
+            let Some(area) = areas.iter().find(|a| a.code == row.area_code) else {
+                continue; // the municipality row
+            };
+            let Some(rect) = area.geometry.bounding_rect() else {
+                continue;
+            };
+            if rect.max().x < bx0 || rect.min().x > bx1 || rect.max().y < by0 || rect.min().y > by1
+            {
+                continue;
+            }
+            let shown = area.geometry.simplify(tolerance);
+            let mut polygons = Vec::with_capacity(shown.0.len());
+            for polygon in &shown.0 {
+                let mut rings = Vec::new();
+                for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                    let mut px = Vec::with_capacity(ring.0.len());
+                    for c in &ring.0 {
+                        let [lon, lat] = proj.lon_lat(c.x, c.y)?;
+                        px.push(tile.pixel(lon, lat));
+                    }
+                    rings.push(px);
+                }
+                polygons.push(rings);
+            }
+            let mut props = vec![
+                ("area_code", Value::Text(row.area_code.clone())),
+                ("area_name", Value::Text(row.area_name.clone())),
+                count(row.count, "count", "count_text"),
+                count(row.previous_count, "previous_count", "previous_count_text"),
+                count(
+                    row.year_earlier_count,
+                    "year_earlier_count",
+                    "year_earlier_count_text",
+                ),
+            ];
+            for (key, v) in [
+                ("rate_per_1000", row.rate_per_1000),
+                ("ratio_vs_previous", row.ratio_vs_previous),
+                ("p_vs_previous", row.p_vs_previous),
+                ("ratio_vs_year_earlier", row.ratio_vs_year_earlier),
+                ("p_vs_year_earlier", row.p_vs_year_earlier),
+            ] {
+                if let Some(v) = v {
+                    props.push((key, Value::Float(v)));
+                }
+            }
+            layer
+                .add(&Shape::Polygons(polygons), &props)
                 .map_err(encode_err)?;
         }
         Ok(layer.encode())

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use trygg_query::jobs::tiles::{TileRequest, TILE_AREA};
-use trygg_query::Role;
+use trygg_query::{CountsRequest, Job, Role};
 use trygg_tiles::{TileId, MAX_ZOOM};
 
 use super::{caller, etag, not_modified};
@@ -17,12 +17,20 @@ use crate::error::ApiError;
 use crate::params::from_query;
 use crate::state::AppState;
 
+/// A tile's request.
+enum Asked {
+    /// `grid` and `events`: the tile filters.
+    Points(TileRequest),
+    /// `areas`: the area statistics of a period.
+    Areas(CountsRequest),
+}
+
 /// The layers.
-const LAYERS: [&str; 2] = ["grid", "events"];
+const LAYERS: [&str; 3] = ["grid", "events", "areas"];
 
 fn layer_of(name: &str) -> Result<&'static str, ApiError> {
     LAYERS.iter().find(|l| **l == name).copied().ok_or_else(|| {
-        ApiError::not_found(format!("no tile layer '{name}' (grid, events)")).field("layer")
+        ApiError::not_found(format!("no tile layer '{name}' (grid, events, areas)")).field("layer")
     })
 }
 
@@ -63,16 +71,29 @@ pub(crate) async fn tile(
         .strip_suffix(".mvt")
         .ok_or_else(|| ApiError::invalid("y", format!("'{file}' is not Y.mvt")))?;
     let (z, x, y): (u32, u32, u32) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
-    let (mut request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
-    state.config.policy.protect(who.role, &mut request);
-    request.hidden = (*state.hidden).clone();
-    // Validate before anything else: a bad filter is an error at every tile.
-    request.selection.validate(Some(&request.range))?;
-    request.disclosure.threshold()?;
+    // What the tile is asked: the tile filters, or for `areas` a counts request.
+    let asked = if layer == "areas" {
+        let (mut request, _) = from_query::<CountsRequest>(query.as_deref(), &[])?;
+        state.config.policy.protect(who.role, &mut request);
+        request.validate()?;
+        Asked::Areas(request)
+    } else {
+        let (mut request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
+        state.config.policy.protect(who.role, &mut request);
+        request.hidden = (*state.hidden).clone();
+        // Validate before anything else: a bad filter is an error at every tile.
+        request.selection.validate(Some(&request.range))?;
+        request.disclosure.threshold()?;
+        Asked::Points(request)
+    };
     let snap = state.live.current();
     let version = snap.data().version;
     let max_age = state.config.tiles.max_age_s;
-    let asked = serde_json::to_string(&request).map_err(ApiError::internal)?;
+    let asked_text = match &asked {
+        Asked::Areas(r) => serde_json::to_string(r),
+        Asked::Points(r) => serde_json::to_string(r),
+    }
+    .map_err(ApiError::internal)?;
     let tag = etag(
         version,
         &[
@@ -80,7 +101,7 @@ pub(crate) async fn tile(
             layer,
             &format!("{z}/{x}/{y}"),
             who.role.as_str(),
-            &asked,
+            &asked_text,
         ],
     );
     let Some(tile) = u8::try_from(z).ok().and_then(|z| TileId::new(z, x, y).ok()) else {
@@ -96,11 +117,13 @@ pub(crate) async fn tile(
     }
     let permit = state.permit().await?;
     let min_zoom = state.config.tiles.events_min_zoom;
+    let budget = state.config.limits.budget();
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let _permit = permit;
-        Ok(match layer {
-            "grid" => request.grid(tile, &snap)?,
-            _ => request.events(tile, &snap, min_zoom)?,
+        Ok(match (layer, asked) {
+            (_, Asked::Areas(r)) => r.area_tile(tile, &snap, &budget)?,
+            ("grid", Asked::Points(r)) => r.grid(tile, &snap)?,
+            (_, Asked::Points(r)) => r.events(tile, &snap, min_zoom)?,
         })
     })
     .await
@@ -125,8 +148,14 @@ pub(crate) async fn tilejson(
         who.require(Role::Analyst)?;
     }
     // The filters are checked now, so a map never asks for tiles that all fail.
-    let (request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
-    request.selection.validate(Some(&request.range))?;
+    if layer == "areas" {
+        from_query::<CountsRequest>(query.as_deref(), &[])?
+            .0
+            .validate()?;
+    } else {
+        let (request, _) = from_query::<TileRequest>(query.as_deref(), &[])?;
+        request.selection.validate(Some(&request.range))?;
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -136,6 +165,10 @@ pub(crate) async fn tilejson(
         "grid" => (
             0,
             json!({"cell_id": "String: the SWEREF 99 TM square (<size>m_<x0>_<y0>)", "count": "Number: matching point events", "cell_m": "Number: the square's side in metres"}),
+        ),
+        "areas" => (
+            0,
+            json!({"area_code": "String", "area_name": "String", "count": "Number (absent when suppressed)", "count_text": "String: \"<5\" when suppressed", "previous_count": "Number", "year_earlier_count": "Number", "rate_per_1000": "Number", "ratio_vs_previous": "Number", "p_vs_previous": "Number", "ratio_vs_year_earlier": "Number", "p_vs_year_earlier": "Number"}),
         ),
         _ => (
             state.config.tiles.events_min_zoom,
