@@ -27,10 +27,7 @@ use trygg_analytics::window::{PeriodSeries, WindowKind};
 use trygg_model::{NormCategory, Source};
 
 fn benches(c: &mut Criterion) {
-    let n = std::env::var("TRYGG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+    let n = trygg_benches::bench_events() as usize;
     let view = trygg_benches::synthetic_view(n, 20_260_101, 2021, 2025);
     println!(
         "{n} events: {:.1} bytes per event in the view",

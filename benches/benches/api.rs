@@ -68,17 +68,9 @@ async fn get(app: axum::Router, uri: &str) -> usize {
 }
 
 fn benches(c: &mut Criterion) {
-    let n = std::env::var("TRYGG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+    let n = trygg_benches::bench_events();
     let path = trygg_benches::bench_store(n);
-    let work = path.with_file_name("api-work.gpkg");
-    std::fs::copy(&path, &work).expect("copy");
-    let _ = std::fs::copy(
-        trygg_store::view_file_path(&path),
-        trygg_store::view_file_path(&work),
-    );
+    let work = trygg_benches::work_copy(&path, "api-work.gpkg");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,8 +165,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
     drop(app);
     drop(state);
-    let _ = std::fs::remove_file(&work);
-    let _ = std::fs::remove_file(trygg_store::view_file_path(&work));
+    trygg_benches::remove_work_copy(&work);
 }
 
 criterion_group!(api, benches);

@@ -23,10 +23,7 @@ use trygg_query::{LiveSnapshot, Snapshot};
 use trygg_store::Store;
 
 fn benches(c: &mut Criterion) {
-    let n = std::env::var("TRYGG_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+    let n = trygg_benches::bench_events();
     let path = trygg_benches::bench_store(n);
     // Make the view file current.
     let first = Snapshot::load(&Store::open(&path).expect("open")).expect("load");
@@ -60,10 +57,7 @@ fn benches(c: &mut Criterion) {
     });
 
     // A copy of the store to add batches to.
-    let work = path.with_file_name("snapshot-work.gpkg");
-    std::fs::copy(&path, &work).expect("copy");
-    let view_file = trygg_store::view_file_path(&path);
-    std::fs::copy(&view_file, trygg_store::view_file_path(&work)).expect("copy view");
+    let work = trygg_benches::work_copy(&path, "snapshot-work.gpkg");
     let live = LiveSnapshot::open(&work).expect("live");
     let mut store = Store::open(&work).expect("open");
     let batch = work.with_file_name("batch.csv");
@@ -89,8 +83,7 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
     drop(live);
-    let _ = std::fs::remove_file(&work);
-    let _ = std::fs::remove_file(trygg_store::view_file_path(&work));
+    trygg_benches::remove_work_copy(&work);
 }
 
 criterion_group!(snapshot, benches);

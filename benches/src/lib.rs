@@ -163,6 +163,33 @@ pub fn ingest_crimes(store: &mut trygg_store::Store, file: &std::path::Path) {
     assert!(report.landed());
 }
 
+/// Events in the benchmark stores and views: `TRYGG_BENCH_EVENTS`, or 10M.
+pub fn bench_events() -> u32 {
+    std::env::var("TRYGG_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+/// A copy of the benchmark store `path` (with its view file) named `name` beside
+/// it, for benchmarks that add batches; [`remove_work_copy`] deletes it.
+pub fn work_copy(path: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let work = path.with_file_name(name);
+    std::fs::copy(path, &work).expect("copy the store");
+    std::fs::copy(
+        trygg_store::view_file_path(path),
+        trygg_store::view_file_path(&work),
+    )
+    .expect("copy the view file");
+    work
+}
+
+/// Deletes a [`work_copy`].
+pub fn remove_work_copy(work: &std::path::Path) {
+    let _ = std::fs::remove_file(work);
+    let _ = std::fs::remove_file(trygg_store::view_file_path(work));
+}
+
 /// The benchmark store of `n` synthetic crime events under `target/bench-data/`
 /// (built once through the normal ingest, 1M rows a batch, then reused).
 pub fn bench_store(n: u32) -> std::path::PathBuf {

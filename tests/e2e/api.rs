@@ -125,6 +125,19 @@ async fn call(
     }
 }
 
+/// A GET through the router of `state`.
+async fn get_at(state: &AppState, uri: &str, key: &str) -> Answer {
+    call(
+        router(state.clone()),
+        "GET",
+        uri,
+        Some(key),
+        Body::empty(),
+        &[],
+    )
+    .await
+}
+
 async fn get(uri: &str, key: Option<&str>) -> Answer {
     call(app(), "GET", uri, key, Body::empty(), &[]).await
 }
@@ -702,28 +715,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
     c.limits.queue_wait_ms = 50;
     let state = AppState::open(&path, c).expect("state");
     let held = state.heavy.clone().acquire_owned().await.expect("permit");
-    let busy = call(
-        router(state.clone()),
-        "GET",
-        COUNTS,
-        Some(VIEWER),
-        Body::empty(),
-        &[],
-    )
-    .await;
+    let busy = get_at(&state, COUNTS, VIEWER).await;
     assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(busy.headers["retry-after"], "1");
     busy.error_field();
     drop(held);
-    let ok = call(
-        router(state),
-        "GET",
-        COUNTS,
-        Some(VIEWER),
-        Body::empty(),
-        &[],
-    )
-    .await;
+    let ok = get_at(&state, COUNTS, VIEWER).await;
     assert_eq!(ok.status, StatusCode::OK);
 }
 
@@ -911,16 +908,7 @@ async fn an_uploaded_batch_is_visible_at_once_and_can_be_reverted() {
     );
     assert_eq!(bad.json()["landed"], false);
     assert_eq!(state.live.current().view().len(), before);
-    let audit = call(
-        router(state),
-        "GET",
-        "/api/v1/admin/audit",
-        Some(ADMIN),
-        Body::empty(),
-        &[],
-    )
-    .await
-    .json();
+    let audit = get_at(&state, "/api/v1/admin/audit", ADMIN).await.json();
     let actions: Vec<&str> = audit["entries"]
         .as_array()
         .expect("e")
@@ -947,18 +935,7 @@ async fn answers_during_another_process_ingest_are_from_one_snapshot() {
         )
     };
     let uri = "/api/v1/query/counts?period=2024-02&layer=stadsdel&source=police-events";
-    let (v0, n0) = total(
-        &call(
-            router(state.clone()),
-            "GET",
-            uri,
-            Some(ANALYST),
-            Body::empty(),
-            &[],
-        )
-        .await
-        .json(),
-    );
+    let (v0, n0) = total(&get_at(&state, uri, ANALYST).await.json());
     let mut child = crate::support::trygg()
         .args(["ingest", "--json", "--source", "police-events", "--store"])
         .arg(&path)
@@ -977,18 +954,7 @@ async fn answers_during_another_process_ingest_are_from_one_snapshot() {
     };
     let mut seen = std::collections::BTreeMap::new();
     for _ in 0..300 {
-        let (v, n) = total(
-            &call(
-                router(state.clone()),
-                "GET",
-                uri,
-                Some(ANALYST),
-                Body::empty(),
-                &[],
-            )
-            .await
-            .json(),
-        );
+        let (v, n) = total(&get_at(&state, uri, ANALYST).await.json());
         assert_eq!(*seen.entry(v).or_insert(n), n, "one version, one answer");
         if v > v0 && child.try_wait().expect("wait").is_some() {
             break;
@@ -997,11 +963,7 @@ async fn answers_during_another_process_ingest_are_from_one_snapshot() {
     }
     assert!(child.wait().expect("ingest").success());
     refresher.join().expect("refresher");
-    let (v1, n1) = total(
-        &call(router(state), "GET", uri, Some(ANALYST), Body::empty(), &[])
-            .await
-            .json(),
-    );
+    let (v1, n1) = total(&get_at(&state, uri, ANALYST).await.json());
     assert!(
         v1 > v0,
         "the other process's batch is visible without a restart"
@@ -1378,15 +1340,7 @@ async fn a_tile_changes_with_the_batch_that_lands_and_its_etag_with_it() {
                     .sum()
             })
     };
-    let before = call(
-        router(state.clone()),
-        "GET",
-        &uri,
-        Some(ANALYST),
-        Body::empty(),
-        &[],
-    )
-    .await;
+    let before = get_at(&state, &uri, ANALYST).await;
     let tag = before.headers["etag"].to_str().expect("etag").to_owned();
     let cached = call(
         router(state.clone()),

@@ -15,9 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use serde::Serialize;
 use trygg_analytics::study_area::land_index;
 use trygg_spatial::AreaIndex;
-use trygg_store::{
-    meta, AreaLayer, EventView, PopulationRow, Spare, Store, StoredArea, ViewSource,
-};
+use trygg_store::{meta, AreaLayer, EventView, PopulationRow, Store, StoredArea, ViewSource};
 
 use crate::error::QueryError;
 
@@ -63,13 +61,13 @@ pub struct Snapshot {
     survey: OnceLock<Result<SurveyRows, String>>,
     /// Where the view's buffers go when the last reader lets go (a live
     /// snapshot's next merge fills them instead of new memory).
-    recycle: Option<Arc<Mutex<Option<Spare>>>>,
+    recycle: Option<Arc<Mutex<Option<EventView>>>>,
 }
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
         if let Some(slot) = &self.recycle {
-            let spare = self.view.take_spare();
+            let spare = std::mem::take(&mut self.view);
             if let Ok(mut slot) = slot.lock() {
                 *slot = Some(spare);
             }
@@ -179,11 +177,12 @@ impl Snapshot {
         self.refreshed_into(store, None)
     }
 
-    /// [`Snapshot::refreshed`], filling `spare` buffers (see [`Spare`]).
+    /// [`Snapshot::refreshed`], writing into the buffers of `spare`, a released
+    /// view (see [`EventView::extended`]).
     fn refreshed_into(
         &self,
         store: &Store,
-        spare: Option<Spare>,
+        spare: Option<EventView>,
     ) -> Result<Option<Snapshot>, QueryError> {
         store.read_transaction(|| {
             match store.refresh_view(&self.view, self.data.version, self.max_fid, spare)? {
@@ -304,7 +303,7 @@ pub struct LiveSnapshot {
     /// Whether a snapshot file is being written.
     writing: Arc<std::sync::atomic::AtomicBool>,
     /// The buffers of the last released snapshot, for the next merge.
-    spare: Arc<Mutex<Option<Spare>>>,
+    spare: Arc<Mutex<Option<EventView>>>,
 }
 
 impl LiveSnapshot {

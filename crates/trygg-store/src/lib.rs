@@ -27,7 +27,7 @@ pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
 pub use read::{BatchRecord, EventFilter, Reverted, StoredEvent};
 pub use store::{AreaLayer, PopulationRow, Store, StoredArea};
-pub use view::{EventView, EventViewBuilder, Spare, ViewEvent, ViewQuery, NO_AREA};
+pub use view::{EventView, EventViewBuilder, ViewEvent, ViewQuery, NO_AREA};
 pub use view_file::{view_file_path, LoadedView, ViewSource};
 
 #[cfg(test)]

@@ -510,14 +510,13 @@ fn the_view_file_is_read_when_current_extended_when_older_rebuilt_after_a_revert
     // Into the buffers of a released view (bigger and smaller ones, with stale
     // contents): the same view as a fresh merge and a rebuild.
     land_batch(&mut store, 810..840, 21);
-    for mut released in [first.view, store.view().expect("rebuild")] {
-        let spare = released.take_spare();
+    for released in [first.view, store.view().expect("rebuild")] {
         let recycled = store
             .refresh_view(
                 &refreshed.view,
                 refreshed.version,
                 refreshed.max_fid,
-                Some(spare),
+                Some(released),
             )
             .expect("refresh")
             .expect("changed");

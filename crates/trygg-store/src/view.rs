@@ -56,8 +56,10 @@ pub struct ViewQuery {
     pub bbox: Option<[f64; 4]>,
 }
 
-/// Columnar, time-sorted events with an R-tree over the point events.
-#[derive(Debug)]
+/// Columnar, time-sorted events with an R-tree over the point events. The
+/// default is an empty view (a released view's place, see
+/// [`EventView::extended`]).
+#[derive(Debug, Default)]
 pub struct EventView {
     pub(crate) origin: (f64, f64),
     pub(crate) x: Vec<f32>,
@@ -76,42 +78,6 @@ pub struct EventView {
     /// Built on first use (a bounding-box query): counting never needs it, and a
     /// snapshot opens without paying for it.
     pub(crate) tree: OnceLock<RTree<TreePoint>>,
-}
-
-/// The column buffers of a view nobody reads any more, for the next merge to
-/// fill: their pages are already mapped, so writing them costs no page faults
-/// (which are most of the cost of building a large view afresh).
-#[derive(Debug, Default)]
-pub struct Spare {
-    pub(crate) x: Vec<f32>,
-    pub(crate) y: Vec<f32>,
-    pub(crate) t: Vec<i64>,
-    pub(crate) span: Vec<u32>,
-    pub(crate) time_precision: Vec<u8>,
-    pub(crate) source: Vec<u8>,
-    pub(crate) category_norm: Vec<u8>,
-    pub(crate) precision: Vec<u8>,
-    pub(crate) category: Vec<u16>,
-    pub(crate) stadsdel: Vec<u16>,
-}
-
-impl EventView {
-    /// Takes the column buffers out (leaving this view empty).
-    pub fn take_spare(&mut self) -> Spare {
-        use std::mem::take;
-        Spare {
-            x: take(&mut self.x),
-            y: take(&mut self.y),
-            t: take(&mut self.t),
-            span: take(&mut self.span),
-            time_precision: take(&mut self.time_precision),
-            source: take(&mut self.source),
-            category_norm: take(&mut self.category_norm),
-            precision: take(&mut self.precision),
-            category: take(&mut self.category),
-            stadsdel: take(&mut self.stadsdel),
-        }
-    }
 }
 
 pub(crate) fn intern(dict: &mut Vec<String>, index: &mut HashMap<String, u16>, value: &str) -> u16 {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::beside::BesideFile;
 use crate::error::StoreError;
 use crate::store::Store;
-use crate::view::{intern, EventView, EventViewBuilder, Row, Spare};
+use crate::view::{intern, EventView, EventViewBuilder, Row};
 
 const MAGIC: &[u8; 8] = b"TRYGGVW1";
 /// Bytes of one event in the columns: t, span, four u8 codes, two u16 codes, x, y.
@@ -344,7 +344,10 @@ impl EventView {
 
     /// This view plus the events of `added` (same origin), merged by time: equal
     /// times keep this view's events first, as a rebuild in fid order would.
-    pub fn extended(&self, added: EventViewBuilder, spare: Option<Spare>) -> EventView {
+    /// The columns are written into the buffers of `spare`, a view nobody reads
+    /// any more, where they are large enough: their pages are already mapped,
+    /// which is most of the cost of building a large view afresh.
+    pub fn extended(&self, added: EventViewBuilder, spare: Option<EventView>) -> EventView {
         let index = |dict: &[String]| -> HashMap<String, u16> {
             dict.iter()
                 .enumerate()
@@ -541,7 +544,7 @@ impl Store {
         current: &EventView,
         version: u64,
         max_fid: i64,
-        spare: Option<Spare>,
+        spare: Option<EventView>,
     ) -> Result<Option<LoadedView>, StoreError> {
         let loaded = self.read_transaction(|| {
             let now = self.data_version()?;
@@ -584,7 +587,7 @@ impl Store {
         base_version: u64,
         max_fid: i64,
         version: u64,
-        spare: Option<Spare>,
+        spare: Option<EventView>,
     ) -> Result<Option<LoadedView>, StoreError> {
         if base_version > version || self.rewritten_version()? > base_version {
             return Ok(None);

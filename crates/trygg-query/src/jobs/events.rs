@@ -138,32 +138,7 @@ impl ValidEvents {
             Some((_, i)) => i,
             None => 0,
         };
-        let store_box = self
-            .bbox
-            .map(|[a, b, c, d]| -> Result<[f64; 4], QueryError> {
-                // The box's corners and edge midpoints in EPSG:3006: a lon/lat box
-                // is not a rectangle there, so take the envelope of its outline.
-                let mut xs = Vec::new();
-                let mut ys = Vec::new();
-                for (lon, lat) in [
-                    (a, b),
-                    (c, b),
-                    (a, d),
-                    (c, d),
-                    ((a + c) / 2.0, b),
-                    ((a + c) / 2.0, d),
-                    (a, (b + d) / 2.0),
-                    (c, (b + d) / 2.0),
-                ] {
-                    let (x, y) = proj.xy(lon, lat)?;
-                    xs.push(x);
-                    ys.push(y);
-                }
-                let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                Ok([min(&xs), min(&ys), max(&xs), max(&ys)])
-            })
-            .transpose()?;
+        let store_box = self.bbox.map(|b| proj.store_envelope(b)).transpose()?;
         Ok((start, store_box))
     }
 }

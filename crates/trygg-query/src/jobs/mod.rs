@@ -96,6 +96,29 @@ impl Proj {
         Ok(self.to_store.convert(lon, lat)?)
     }
 
+    /// The EPSG:3006 envelope of a WGS 84 box `[west, south, east, north]`: a
+    /// lon/lat box is not a rectangle there, so the envelope of its corners and
+    /// edge midpoints.
+    pub fn store_envelope(&self, [w, s, e, n]: [f64; 4]) -> Result<[f64; 4], QueryError> {
+        let (mut x0, mut y0) = (f64::INFINITY, f64::INFINITY);
+        let (mut x1, mut y1) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let (mx, my) = ((w + e) / 2.0, (s + n) / 2.0);
+        for (lon, lat) in [
+            (w, s),
+            (e, s),
+            (w, n),
+            (e, n),
+            (mx, s),
+            (mx, n),
+            (w, my),
+            (e, my),
+        ] {
+            let (x, y) = self.xy(lon, lat)?;
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        Ok([x0, y0, x1, y1])
+    }
+
     /// A closed EPSG:3006 ring in WGS 84.
     pub fn ring(
         &self,

@@ -79,25 +79,7 @@ fn store_box(tile: TileId, proj: &Proj) -> Result<Option<[f64; 4]>, QueryError> 
     if w >= e || s >= n {
         return Ok(None);
     }
-    let mut xs = Vec::with_capacity(8);
-    let mut ys = Vec::with_capacity(8);
-    for (lon, lat) in [
-        (w, s),
-        (e, s),
-        (w, n),
-        (e, n),
-        ((w + e) / 2.0, s),
-        ((w + e) / 2.0, n),
-        (w, (s + n) / 2.0),
-        (e, (s + n) / 2.0),
-    ] {
-        let (x, y) = proj.xy(lon, lat)?;
-        xs.push(x);
-        ys.push(y);
-    }
-    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Ok(Some([min(&xs), min(&ys), max(&xs), max(&ys)]))
+    proj.store_envelope([w, s, e, n]).map(Some)
 }
 
 fn encode_err(e: trygg_tiles::TileError) -> QueryError {
@@ -105,21 +87,17 @@ fn encode_err(e: trygg_tiles::TileError) -> QueryError {
 }
 
 impl TileRequest {
-    /// Calls `f` with each matching point event inside the tile's box widened by
-    /// `margin` metres, in time order; returns the box (`None`: the tile is away
-    /// from Sweden and `f` was not called).
+    /// Calls `f` with each matching point event inside `tile`'s EPSG:3006 box
+    /// ([`store_box`]) widened by `margin` metres, in time order.
     fn for_each_in(
         &self,
         tile: TileId,
         snap: &Snapshot,
-        proj: &Proj,
+        [x0, y0, x1, y1]: [f64; 4],
         margin: f64,
         mut f: impl FnMut(usize),
-    ) -> Result<Option<[f64; 4]>, QueryError> {
+    ) -> Result<(), QueryError> {
         let selection = self.selection.validate(Some(&self.range))?;
-        let Some([x0, y0, x1, y1]) = store_box(tile, proj)? else {
-            return Ok(None);
-        };
         let bbox = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
         let view = snap.view();
         let mut matcher = selection.matcher();
@@ -136,7 +114,7 @@ impl TileRequest {
                     f(i as usize);
                 }
             }
-            return Ok(Some(bbox));
+            return Ok(());
         }
         // A tile covering much of the city: one pass over the time range beats
         // the R-tree (which would return most events, then sort them).
@@ -147,7 +125,7 @@ impl TileRequest {
                 f(i);
             }
         });
-        Ok(Some(bbox))
+        Ok(())
     }
 
     /// The `grid` tile.
@@ -166,10 +144,11 @@ impl TileRequest {
         // A cell that reaches into the tile is counted whole: its events may lie
         // outside the tile's box, up to a cell away. Counts go into a dense array
         // over the box's cells (no hashing per event).
-        let Some([bx0, by0, bx1, by1]) = store_box(tile, &proj)? else {
+        let Some(tile_box) = store_box(tile, &proj)? else {
             self.selection.validate(Some(&self.range))?;
             return Ok(layer.encode());
         };
+        let [bx0, by0, bx1, by1] = tile_box;
         let c0 = grid.cell_of(bx0 - size, by0 - size);
         let c1 = grid.cell_of(bx1 + size, by1 + size);
         let (w, h) = (
@@ -187,7 +166,7 @@ impl TileRequest {
         }
         let mut dense = vec![0u32; w * h];
         let view = snap.view();
-        self.for_each_in(tile, snap, &proj, size, |i| {
+        self.for_each_in(tile, snap, tile_box, size, |i| {
             let (x, y) = view.xy(i);
             let c = grid.cell_of(x, y);
             let (dc, dr) = (c.col - c0.col, c.row - c0.row);
@@ -260,7 +239,11 @@ impl TileRequest {
         let view = snap.view();
         let hidden_texts = self.hidden.codes(view);
         let mut events: Vec<usize> = Vec::new();
-        self.for_each_in(tile, snap, &proj, 0.0, |i| {
+        let Some(tile_box) = store_box(tile, &proj)? else {
+            self.selection.validate(Some(&self.range))?;
+            return Ok(layer.encode());
+        };
+        self.for_each_in(tile, snap, tile_box, 0.0, |i| {
             if !self.hidden.hides_norm(view.category_norm(i))
                 && !hidden_texts[usize::from(view.category_code(i))]
             {

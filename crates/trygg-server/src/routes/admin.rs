@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use trygg_ingest::pipeline::{ingest as run_ingest, IngestError, IngestRequest};
 use trygg_query::Role;
 
-use super::caller;
+use super::{blocking, caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,9 +28,7 @@ pub(crate) async fn batches(
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers)?.require(Role::Admin)?;
     let s = state.clone();
-    let list = tokio::task::spawn_blocking(move || s.with_store(|store| store.batches()))
-        .await
-        .map_err(ApiError::internal)??;
+    let list = blocking(move || s.with_store(|store| store.batches())).await?;
     let rows: Vec<Value> = list
         .iter()
         .map(|b| {
@@ -56,14 +54,13 @@ pub(crate) async fn rejections(
     caller(&state, &headers)?.require(Role::Admin)?;
     let id = batch_id(&id)?;
     let s = state.clone();
-    let (known, list) = tokio::task::spawn_blocking(move || {
+    let (known, list) = blocking(move || {
         s.with_store(|store| {
             let known = store.batches()?.iter().any(|b| b.id == id);
             Ok((known, store.rejections(id)?))
         })
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     if !known {
         return Err(ApiError::not_found(format!("no batch {id}")).field("id"));
     }
@@ -84,7 +81,7 @@ pub(crate) async fn revert(
     who.require(Role::Admin)?;
     let id = batch_id(&id)?;
     let s = state.clone();
-    let removed = tokio::task::spawn_blocking(move || -> Result<u64, ApiError> {
+    let removed = blocking(move || -> Result<u64, ApiError> {
         let known = s.with_store(|store| Ok(store.batches()?.into_iter().find(|b| b.id == id)))?;
         match known {
             None => return Err(ApiError::not_found(format!("no batch {id}")).field("id")),
@@ -103,8 +100,7 @@ pub(crate) async fn revert(
         s.audit(&who, "revert", &format!("batch {id}"), Some(removed), "")?;
         Ok(removed)
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     Ok(Json(json!({"batch_id": id, "reverted_events": removed})))
 }
 
@@ -141,10 +137,7 @@ pub(crate) async fn audit(
         }
     }
     let s = state.clone();
-    let entries =
-        tokio::task::spawn_blocking(move || s.with_store(|st| st.audit_log(limit, before)))
-            .await
-            .map_err(ApiError::internal)??;
+    let entries = blocking(move || s.with_store(|st| st.audit_log(limit, before))).await?;
     let rows: Vec<Value> = entries
         .iter()
         .map(|e| json!({"id": e.id, "at": e.at, "who": e.who, "role": e.role, "action": e.action, "target": e.target, "rows": e.rows, "detail": e.detail}))
@@ -235,39 +228,37 @@ pub(crate) async fn ingest(
     };
     let s = state.clone();
     let store_path = state.live.path().to_owned();
-    let (status, report) =
-        tokio::task::spawn_blocking(move || -> Result<(StatusCode, Value), ApiError> {
-            let _dir = dir;
-            let mut store = trygg_store::Store::open(&store_path).map_err(ApiError::internal)?;
-            let report = match run_ingest(&mut store, &request, &mut |_| {}) {
-                Ok(r) => r,
-                // The store failing is the server's problem; anything else is the
-                // upload's (a mapping, a CRS, a file: the CLI's exit 2).
-                Err(e @ (IngestError::Store(_) | IngestError::Locator(_))) => {
-                    return Err(ApiError::internal(e))
-                }
-                Err(e @ IngestError::Mapping(_)) => return Err(ApiError::invalid("mapping", e)),
-                Err(e) => return Err(ApiError::invalid("file", e)),
-            };
-            drop(store);
-            if report.landed() {
-                s.refresh()?;
+    let (status, report) = blocking(move || -> Result<(StatusCode, Value), ApiError> {
+        let _dir = dir;
+        let mut store = trygg_store::Store::open(&store_path).map_err(ApiError::internal)?;
+        let report = match run_ingest(&mut store, &request, &mut |_| {}) {
+            Ok(r) => r,
+            // The store failing is the server's problem; anything else is the
+            // upload's (a mapping, a CRS, a file: the CLI's exit 2).
+            Err(e @ (IngestError::Store(_) | IngestError::Locator(_))) => {
+                return Err(ApiError::internal(e))
             }
-            s.audit(
-                &who,
-                "ingest",
-                &request.names.join(", "),
-                Some(report.accepted),
-                source.as_str(),
-            )?;
-            let status = if report.landed() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            Ok((status, report.to_json(LISTED_REJECTIONS)))
-        })
-        .await
-        .map_err(ApiError::internal)??;
+            Err(e @ IngestError::Mapping(_)) => return Err(ApiError::invalid("mapping", e)),
+            Err(e) => return Err(ApiError::invalid("file", e)),
+        };
+        drop(store);
+        if report.landed() {
+            s.refresh()?;
+        }
+        s.audit(
+            &who,
+            "ingest",
+            &request.names.join(", "),
+            Some(report.accepted),
+            source.as_str(),
+        )?;
+        let status = if report.landed() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Ok((status, report.to_json(LISTED_REJECTIONS)))
+    })
+    .await?;
     Ok((status, Json(report)).into_response())
 }

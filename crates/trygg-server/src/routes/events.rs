@@ -14,7 +14,7 @@ use trygg_query::jobs::events::EVENT_COLUMNS;
 use trygg_query::{EventsRequest, Job, Options, QueryError, Role};
 use trygg_store::feature_file::GeometryType;
 
-use super::{caller, format_of, respond};
+use super::{blocking, caller, format_of, respond};
 use crate::error::ApiError;
 use crate::params::from_query;
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub(crate) async fn events(
     let target = uri.to_string();
     if format == Format::Json {
         let worker = state.clone();
-        let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let body = blocking(move || -> Result<Vec<u8>, ApiError> {
             let _permit = permit;
             let page = request.execute(valid, &snap, &Options::default())?;
             worker.audit(
@@ -49,8 +49,7 @@ pub(crate) async fn events(
             )?;
             serde_json::to_vec(&page).map_err(ApiError::internal)
         })
-        .await
-        .map_err(ApiError::internal)??;
+        .await?;
         return Ok(respond(body, format, "events", None));
     }
     if request.limit.is_some() || request.cursor.is_some() {

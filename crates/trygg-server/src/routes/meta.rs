@@ -11,7 +11,7 @@ use trygg_model::{NormCategory, Source};
 use trygg_query::encode::Format;
 use trygg_query::jobs::Proj;
 
-use super::{caller, etag, not_modified, respond};
+use super::{blocking, cached, caller, etag, heavy, not_modified, respond};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -95,45 +95,40 @@ pub(crate) async fn meta(
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
-    if let Some(body) = state.answers.get(&tag) {
-        state.metrics.answer_cached();
-        return Ok(respond((*body).clone(), Format::Json, "meta", Some(&tag)));
-    }
     let s = state.clone();
-    let extent = tokio::task::spawn_blocking(move || -> Result<Option<[f64; 4]>, ApiError> {
-        let Some(e) = s.with_store(|st| st.study_extent())? else {
-            return Ok(None);
-        };
-        let proj = Proj::new()?;
-        let [a, b] = proj.lon_lat(e.min_x, e.min_y)?;
-        let [c, d] = proj.lon_lat(e.max_x, e.max_y)?;
-        Ok(Some([a, b, c, d]))
+    let body = cached(&state, version, &tag, async {
+        let extent = blocking(move || -> Result<Option<[f64; 4]>, ApiError> {
+            let Some(e) = s.with_store(|st| st.study_extent())? else {
+                return Ok(None);
+            };
+            let proj = Proj::new()?;
+            let [a, b] = proj.lon_lat(e.min_x, e.min_y)?;
+            let [c, d] = proj.lon_lat(e.max_x, e.max_y)?;
+            Ok(Some([a, b, c, d]))
+        })
+        .await?;
+        let view = snap.view();
+        let when = trygg_query::jobs::events::rfc3339;
+        serde_json::to_vec(&json!({
+            "data": snap.data(),
+            "role": who.role.as_str(),
+            "events": view.len(),
+            "first_event": (!view.is_empty()).then(|| when(view.time(0))),
+            "last_event": (!view.is_empty()).then(|| when(view.time(view.len() - 1))),
+            "sources": Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "incident_sources": Source::INCIDENTS.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "categories": NormCategory::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "layers": snap.layers().map(|l| json!({
+                "name": l.name, "valid_from": l.valid_from.map(|d| d.to_string()),
+                "valid_to": l.valid_to.map(|d| d.to_string()),
+            })).collect::<Vec<_>>(),
+            "extent_wgs84": extent,
+            "formats": Format::NAMES,
+            "viewer_threshold": state.config.policy.viewer_threshold,
+        }))
+        .map_err(ApiError::internal)
     })
-    .await
-    .map_err(ApiError::internal)??;
-    let view = snap.view();
-    let when = trygg_query::jobs::events::rfc3339;
-    let body = serde_json::to_vec(&json!({
-        "data": snap.data(),
-        "role": who.role.as_str(),
-        "events": view.len(),
-        "first_event": (!view.is_empty()).then(|| when(view.time(0))),
-        "last_event": (!view.is_empty()).then(|| when(view.time(view.len() - 1))),
-        "sources": Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "incident_sources": Source::INCIDENTS.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "categories": NormCategory::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "layers": snap.layers().map(|l| json!({
-            "name": l.name, "valid_from": l.valid_from.map(|d| d.to_string()),
-            "valid_to": l.valid_to.map(|d| d.to_string()),
-        })).collect::<Vec<_>>(),
-        "extent_wgs84": extent,
-        "formats": Format::NAMES,
-        "viewer_threshold": state.config.policy.viewer_threshold,
-    }))
-    .map_err(ApiError::internal)?;
-    state
-        .answers
-        .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+    .await?;
     Ok(respond(body, Format::Json, "meta", Some(&tag)))
 }
 
@@ -189,19 +184,13 @@ pub(crate) async fn layer(
         return Ok(r);
     }
     let version = snap.data().version;
-    let body = match state.answers.get(&tag) {
-        Some(body) => {
-            state.metrics.answer_cached();
-            (*body).clone()
-        }
-        None => {
-            let body = layer_geojson(&state, snap, name, tolerance).await?;
-            state
-                .answers
-                .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
-            body
-        }
-    };
+    let body = cached(
+        &state,
+        version,
+        &tag,
+        layer_geojson(&state, snap, name, tolerance),
+    )
+    .await?;
     let mut r = respond(body, Format::GeoJson, "layer", Some(&tag));
     r.headers_mut().remove(header::CONTENT_DISPOSITION);
     Ok(r)
@@ -214,9 +203,7 @@ async fn layer_geojson(
     name: String,
     tolerance: f64,
 ) -> Result<Vec<u8>, ApiError> {
-    let permit = state.permit().await?;
-    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let _permit = permit;
+    heavy(state, move || -> Result<Vec<u8>, ApiError> {
         let layer = snap.layer(&name, "name")?;
         let proj = Proj::new()?;
         let mut features = Vec::with_capacity(layer.areas.len());
@@ -240,5 +227,4 @@ async fn layer_geojson(
         serde_json::to_vec(&fc).map_err(ApiError::internal)
     })
     .await
-    .map_err(ApiError::internal)?
 }

@@ -225,18 +225,10 @@ where
     if let Some(r) = not_modified(&state, headers, &tag) {
         return Ok(r);
     }
-    if format == Format::Json {
-        if let Some(body) = state.answers.get(&tag) {
-            state.metrics.answer_cached();
-            return Ok(respond((*body).clone(), format, J::NAME, Some(&tag)));
-        }
-    }
     let version = snap.data().version;
-    let permit = state.permit().await?;
     let budget = state.config.limits.budget();
     let worker = state.clone();
-    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let _permit = permit;
+    let make = heavy(&state, move || {
         let options = Options {
             budget,
             geometry: format.wants_geometry(),
@@ -248,13 +240,54 @@ where
             worker.audit(&caller, "export", &target, Some(rows), format.extension())?;
         }
         Ok(out)
+    });
+    // Exports are audited each time, so only JSON answers are kept.
+    let body = if format == Format::Json {
+        cached(&state, version, &tag, make).await?
+    } else {
+        make.await?
+    };
+    Ok(respond(body, format, J::NAME, Some(&tag)))
+}
+
+/// Runs blocking work (SQLite, PROJ, a query) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Runs heavy work (a query, a tile, an export) on a blocking thread once one
+/// of the `heavy_concurrency` permits is free (or refuses with 503).
+pub(crate) async fn heavy<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = state.permit().await?;
+    blocking(move || {
+        let _permit = permit;
+        f()
     })
     .await
-    .map_err(ApiError::internal)??;
-    if format == Format::Json {
-        state
-            .answers
-            .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+}
+
+/// The body of answer `tag` (of data version `version`): from the answer cache,
+/// or made by `make` and kept.
+pub(crate) async fn cached(
+    state: &AppState,
+    version: u64,
+    tag: &str,
+    make: impl std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+) -> Result<Vec<u8>, ApiError> {
+    if let Some(body) = state.answers.get(tag) {
+        state.metrics.answer_cached();
+        return Ok((*body).clone());
     }
-    Ok(respond(body, format, J::NAME, Some(&tag)))
+    let body = make.await?;
+    state
+        .answers
+        .put(version, tag.to_owned(), std::sync::Arc::new(body.clone()));
+    Ok(body)
 }

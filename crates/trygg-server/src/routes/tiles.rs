@@ -12,7 +12,7 @@ use trygg_query::jobs::tiles::{TileRequest, TILE_AREA};
 use trygg_query::{CountsRequest, Job, Role};
 use trygg_tiles::{TileId, MAX_ZOOM};
 
-use super::{caller, etag, not_modified};
+use super::{cached, caller, etag, heavy, not_modified};
 use crate::error::ApiError;
 use crate::params::from_query;
 use crate::state::AppState;
@@ -111,26 +111,16 @@ pub(crate) async fn tile(
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
-    if let Some(body) = state.answers.get(&tag) {
-        state.metrics.answer_cached();
-        return Ok(mvt((*body).clone(), &tag, max_age));
-    }
-    let permit = state.permit().await?;
     let min_zoom = state.config.tiles.events_min_zoom;
     let budget = state.config.limits.budget();
-    let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let _permit = permit;
+    let make = heavy(&state, move || {
         Ok(match (layer, asked) {
             (_, Asked::Areas(r)) => r.area_tile(tile, &snap, &budget)?,
             ("grid", Asked::Points(r)) => r.grid(tile, &snap)?,
             (_, Asked::Points(r)) => r.events(tile, &snap, min_zoom)?,
         })
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    state
-        .answers
-        .put(version, tag.clone(), std::sync::Arc::new(body.clone()));
+    });
+    let body = cached(&state, version, &tag, make).await?;
     Ok(mvt(body, &tag, max_age))
 }
 
