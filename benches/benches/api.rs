@@ -7,7 +7,10 @@
 //! - `api_counts_cached_10m`: the same answered from the answer cache (a question
 //!   asked again at the same data version);
 //! - `api_counts_table_10m`: the stadsdel × month table of a year in one request;
-//! - `tile_grid_z{10,12,15}_10m`: cold `grid` tiles over central Stockholm;
+//! - `tile_{grid,hotspots}_z{10..15}_10m`: tiles over central Stockholm cut from
+//!   a cell field already made, and `tile_{grid,hotspots}_first_z12_10m` the
+//!   first tile of new filters (the field made too); `tile_heat_z{10,12,14}_10m`
+//!   and `tile_basemap_z12`;
 //! - `api_start_10m`: what `trygg serve` does before it listens (store open,
 //!   snapshot, layers);
 //! - `api_upload_visible_10k`: `POST /api/v1/admin/ingest` of a 10k-row crimes
@@ -33,6 +36,15 @@ use trygg_server::config::{key_hash, ApiKey, Config};
 use trygg_server::{router, AppState};
 
 const ADMIN: &str = "bench-admin";
+
+/// The tile of zoom `z` holding a WGS 84 point.
+fn tile_at(z: u8, lon: f64, lat: f64) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let r = lat.to_radians();
+    let x = (lon + 180.0) / 360.0 * n;
+    let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x as u32, y as u32)
+}
 
 /// The benchmark's configuration: no answer cache, so every request is computed
 /// (`api_counts_cached_10m` measures the cache on its own).
@@ -107,20 +119,49 @@ fn benches(c: &mut Criterion) {
         });
     });
     drop(cached);
-    // Cold tiles (the answer cache is off here): zooms 10, 12 and 15 over
-    // central Stockholm, a year of crimes.
-    for (z, x, y) in [(10u32, 563u32, 301u32), (12, 2253, 1204), (15, 18028, 9636)] {
-        group.bench_function(format!("tile_grid_z{z}_10m"), |b| {
+    // Tiles (the answer cache is off here, so every tile is encoded again) over
+    // central Stockholm, a year of crimes, at zooms 10-15. A tile is cut from
+    // the whole map's cell field of its filters, made once per snapshot and
+    // filters: `tile_*_z*` measure tiles of a field already made (the other
+    // tiles of a map view), `tile_*_first_*` the first tile of new filters
+    // (each iteration asks a different end day, so its field is made anew).
+    let filters = "from=2024-01-01&to=2024-12-31&source=crimes";
+    for layer in ["grid", "hotspots"] {
+        for z in 10u8..=15 {
+            let (x, y) = tile_at(z, 18.0686, 59.3293);
+            let uri = format!("/tiles/{layer}/{z}/{x}/{y}.mvt?{filters}");
+            group.bench_function(format!("tile_{layer}_z{z}_10m"), |b| {
+                b.iter(|| runtime.block_on(get(app.clone(), &uri)));
+            });
+        }
+        let (x, y) = tile_at(12, 18.0686, 59.3293);
+        let mut day = 0u32;
+        group.bench_function(format!("tile_{layer}_first_z12_10m"), |b| {
             b.iter(|| {
+                day += 1;
+                let to = 1 + day % 28;
+                let month = 1 + (day / 28) % 12;
                 runtime.block_on(get(
                     app.clone(),
                     &format!(
-                        "/tiles/grid/{z}/{x}/{y}.mvt?from=2024-01-01&to=2024-12-31&source=crimes"
+                        "/tiles/{layer}/12/{x}/{y}.mvt?from=2023-01-01&to=2024-{month:02}-{to:02}&source=crimes"
                     ),
                 ))
             });
         });
     }
+    for z in [10u8, 12, 14] {
+        let (x, y) = tile_at(z, 18.0686, 59.3293);
+        let uri = format!("/tiles/heat/{z}/{x}/{y}.png?{filters}");
+        group.bench_function(format!("tile_heat_z{z}_10m"), |b| {
+            b.iter(|| runtime.block_on(get(app.clone(), &uri)));
+        });
+    }
+    let (x, y) = tile_at(12, 18.0686, 59.3293);
+    let uri = format!("/tiles/basemap/12/{x}/{y}.mvt");
+    group.bench_function("tile_basemap_z12", |b| {
+        b.iter(|| runtime.block_on(get(app.clone(), &uri)));
+    });
     group.bench_function("api_counts_table_10m", |b| {
         b.iter(|| {
             runtime.block_on(get(

@@ -21,11 +21,11 @@ use trygg_server::{router, AppState};
 
 use crate::support::{demo_store, fixture, run};
 
-const VIEWER: &str = "viewer-key";
-const ANALYST: &str = "analyst-key";
-const ADMIN: &str = "admin-key";
+pub(crate) const VIEWER: &str = "viewer-key";
+pub(crate) const ANALYST: &str = "analyst-key";
+pub(crate) const ADMIN: &str = "admin-key";
 
-fn config(store: &Path) -> Config {
+pub(crate) fn config(store: &Path) -> Config {
     Config {
         store: Some(store.to_owned()),
         keys: [
@@ -45,7 +45,7 @@ fn config(store: &Path) -> Config {
 }
 
 /// A private copy of the shared demo store (the API writes its audit log).
-fn store_copy(dir: &Path) -> PathBuf {
+pub(crate) fn store_copy(dir: &Path) -> PathBuf {
     let path = dir.join("api.gpkg");
     std::fs::copy(demo_store(), &path).expect("copy store");
     path
@@ -62,27 +62,32 @@ fn shared() -> &'static (tempfile::TempDir, AppState) {
     })
 }
 
+/// The state every in-process test shares.
+pub(crate) fn shared_state() -> AppState {
+    shared().1.clone()
+}
+
 fn app() -> Router {
     router(shared().1.clone())
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    fn error_field(&self) -> Option<String> {
+    pub(crate) fn error_field(&self) -> Option<String> {
         let j = self.json();
         assert!(j["error"]["code"].is_string(), "error shape: {j}");
         assert!(j["error"]["message"].is_string(), "error shape: {j}");
@@ -90,7 +95,7 @@ impl Answer {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     app: Router,
     method: &str,
     uri: &str,
@@ -126,7 +131,7 @@ async fn call(
 }
 
 /// A GET through the router of `state`.
-async fn get_at(state: &AppState, uri: &str, key: &str) -> Answer {
+pub(crate) async fn get_at(state: &AppState, uri: &str, key: &str) -> Answer {
     call(
         router(state.clone()),
         "GET",
@@ -138,22 +143,22 @@ async fn get_at(state: &AppState, uri: &str, key: &str) -> Answer {
     .await
 }
 
-async fn get(uri: &str, key: Option<&str>) -> Answer {
+pub(crate) async fn get(uri: &str, key: Option<&str>) -> Answer {
     call(app(), "GET", uri, key, Body::empty(), &[]).await
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     std::env::var_os("TRYGG_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".venv/bin/python"))
 }
 
 /// An export read by openpyxl or pyarrow (tests/reference/read_export.py).
-fn read_export(kind: &str, bytes: &[u8]) -> Value {
+pub(crate) fn read_export(kind: &str, bytes: &[u8]) -> Value {
     let file = tempfile::Builder::new()
         .suffix(&format!(".{kind}"))
         .tempfile()
@@ -804,7 +809,7 @@ async fn events_page_by_cursor_hide_sensitive_categories_and_are_audited() {
         .any(|e| e["who"] == "anna" && e["action"] == "events"));
 }
 
-fn multipart(source: &str, file: &Path) -> (String, Vec<u8>) {
+pub(crate) fn multipart(source: &str, file: &Path) -> (String, Vec<u8>) {
     let boundary = "trygg-test-boundary";
     let mut body = Vec::new();
     write!(
@@ -1066,379 +1071,4 @@ fn a_fuzz_run_from_the_openapi_document_finds_no_server_error_and_no_answer_off_
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains("passed"), "{report}");
-}
-
-/// Tile pixel of a WGS 84 point (the slippy-map formulas, written here apart
-/// from `trygg-tiles`).
-fn tile_pixel(z: u32, x: u32, y: u32, lon: f64, lat: f64) -> (f64, f64) {
-    let n = f64::from(1u32 << z);
-    let wx = (lon + 180.0) / 360.0 * n;
-    let r = lat.to_radians();
-    let wy = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
-    ((wx - f64::from(x)) * 4096.0, (wy - f64::from(y)) * 4096.0)
-}
-
-fn decoded(a: &Answer) -> Value {
-    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
-    read_export("mvt", &a.body)
-}
-
-/// Central Stockholm at zoom 12 (18.0686 E, 59.3293 N).
-const TILE: (u32, u32, u32) = (12, 2253, 1204);
-
-#[tokio::test(flavor = "multi_thread")]
-async fn grid_tiles_hold_the_api_counts_of_their_cells_at_their_positions() {
-    let (z, x, y) = TILE;
-    let filters = "from=2024-01-01&to=2024-03-31&source=crimes";
-    let tile = decoded(
-        &get(
-            &format!("/tiles/grid/{z}/{x}/{y}.mvt?{filters}"),
-            Some(ANALYST),
-        )
-        .await,
-    );
-    let features = tile["grid"]["features"].as_array().expect("grid layer");
-    assert!(features.len() > 50, "{}", features.len());
-    // The API's counts of the same 250 m cells (zoom 12's size), with geometry.
-    let api = get(
-        "/api/v1/query/counts?period=2024-01-01..2024-03-31&layer=grid:250&source=crimes&format=geojson",
-        Some(ANALYST),
-    )
-    .await
-    .json();
-    let by_cell: std::collections::HashMap<String, &Value> = api["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|f| {
-            (
-                f["properties"]["area_code"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-                f,
-            )
-        })
-        .collect();
-    let mut checked = 0;
-    for f in features {
-        let id = f["properties"]["cell_id"].as_str().expect("cell_id");
-        let cell = by_cell
-            .get(id)
-            .unwrap_or_else(|| panic!("{id} not in the API's cells"));
-        assert_eq!(
-            f["properties"]["count"], cell["properties"]["count"],
-            "{id}"
-        );
-        // Every corner of the tile's square is within a pixel of the API's cell
-        // corner (where it is not cut at the tile's buffered edge).
-        let ring = f["geometry"]["coordinates"][0].as_array().expect("ring");
-        let g = &cell["geometry"];
-        let outer = if g["type"] == "MultiPolygon" {
-            &g["coordinates"][0][0]
-        } else {
-            &g["coordinates"][0]
-        };
-        let corners = outer.as_array().expect("api ring");
-        for p in ring {
-            let (px, py) = (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"));
-            if px <= -64.0 || px >= 4160.0 || py <= -64.0 || py >= 4160.0 {
-                continue;
-            }
-            let near = corners.iter().any(|c| {
-                let (ex, ey) = tile_pixel(
-                    z,
-                    x,
-                    y,
-                    c[0].as_f64().unwrap_or(0.0),
-                    c[1].as_f64().unwrap_or(0.0),
-                );
-                (ex - px).abs() <= 1.0 && (ey - py).abs() <= 1.0
-            });
-            assert!(near, "{id}: ({px}, {py}) is no corner of the API's cell");
-            checked += 1;
-        }
-    }
-    assert!(checked > 200, "{checked}");
-    // Viewers: no drawn cell below the threshold; the analyst's tile has some.
-    let viewer = decoded(
-        &get(
-            &format!("/tiles/grid/{z}/{x}/{y}.mvt?{filters}"),
-            Some(VIEWER),
-        )
-        .await,
-    );
-    let counts = |t: &Value| -> Vec<i64> {
-        t["grid"]["features"].as_array().map_or_else(Vec::new, |f| {
-            f.iter()
-                .filter_map(|f| f["properties"]["count"].as_i64())
-                .collect()
-        })
-    };
-    assert!(
-        counts(&viewer).iter().all(|&c| c >= 5),
-        "{:?}",
-        counts(&viewer)
-    );
-    assert!(
-        counts(&tile).iter().any(|&c| c < 5),
-        "the analyst's tile has small cells, so the test can fail"
-    );
-    assert!(counts(&viewer).len() < counts(&tile).len());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn event_tiles_are_for_analysts_from_their_zoom_without_sensitive_categories() {
-    let filters = "from=2024-01-01&to=2024-06-30";
-    // Zoom 14 tile of central Stockholm (Norrmalm/Gamla stan).
-    let (z, x, y) = (14u32, 9014u32, 4817u32);
-    assert_eq!(
-        get(
-            &format!("/tiles/events/{z}/{x}/{y}.mvt?{filters}"),
-            Some(VIEWER)
-        )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
-    );
-    let tile = decoded(
-        &get(
-            &format!("/tiles/events/{z}/{x}/{y}.mvt?{filters}"),
-            Some(ANALYST),
-        )
-        .await,
-    );
-    let points = tile["events"]["features"].as_array().expect("events layer");
-    assert!(points.len() > 20, "{}", points.len());
-    assert!(points
-        .iter()
-        .all(|p| p["properties"]["category_norm"] != "sexual"));
-    assert!(points.iter().all(|p| matches!(
-        p["properties"]["precision"].as_str(),
-        Some("exact" | "address" | "street")
-    )));
-    // The same events through the API, by the tile's bounds: as many, at their pixels.
-    let lon = |px: f64| (f64::from(x) + px / 4096.0) / f64::from(1u32 << z) * 360.0 - 180.0;
-    let lat = |py: f64| {
-        let n = std::f64::consts::PI
-            * (1.0 - 2.0 * (f64::from(y) + py / 4096.0) / f64::from(1u32 << z));
-        n.sinh().atan().to_degrees()
-    };
-    let bbox = format!("{},{},{},{}", lon(0.0), lat(4096.0), lon(4096.0), lat(0.0));
-    let api = get(
-        &format!("/api/v1/events?{filters}&bbox={bbox}&limit=10000"),
-        Some(ANALYST),
-    )
-    .await
-    .json();
-    let events = api["events"].as_array().expect("events");
-    let inside: Vec<&Value> = points
-        .iter()
-        .filter(|p| {
-            let c = &p["geometry"]["coordinates"];
-            let (px, py) = (c[0].as_f64().unwrap_or(-1.0), c[1].as_f64().unwrap_or(-1.0));
-            (0.0..4096.0).contains(&px) && (0.0..4096.0).contains(&py)
-        })
-        .collect();
-    let in_api = events.iter().filter(|e| {
-        let (px, py) = tile_pixel(
-            z,
-            x,
-            y,
-            e["lon"].as_f64().unwrap_or(0.0),
-            e["lat"].as_f64().unwrap_or(0.0),
-        );
-        (0.5..4095.5).contains(&px) && (0.5..4095.5).contains(&py)
-    });
-    let n_api = in_api.clone().count();
-    assert!(
-        (inside.len() as i64 - n_api as i64).abs() <= 2,
-        "tile {} vs API {n_api}",
-        inside.len()
-    );
-    for e in in_api.take(50) {
-        let (ex, ey) = tile_pixel(
-            z,
-            x,
-            y,
-            e["lon"].as_f64().unwrap_or(0.0),
-            e["lat"].as_f64().unwrap_or(0.0),
-        );
-        assert!(
-            points.iter().any(|p| {
-                let c = &p["geometry"]["coordinates"];
-                (c[0].as_f64().unwrap_or(-1e9) - ex).abs() <= 1.0
-                    && (c[1].as_f64().unwrap_or(-1e9) - ey).abs() <= 1.0
-            }),
-            "no point within a pixel of {e}"
-        );
-    }
-    // Below the layer's zoom: an empty layer.
-    let low = decoded(
-        &get(
-            &format!("/tiles/events/12/2253/1204.mvt?{filters}"),
-            Some(ANALYST),
-        )
-        .await,
-    );
-    assert_eq!(low["events"]["features"].as_array().map_or(0, Vec::len), 0);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn tiles_at_the_edges_of_the_pyramid_and_the_world_are_cheap_empty_answers() {
-    for (uri, expect_features) in [
-        ("/tiles/grid/0/0/0.mvt", true),
-        ("/tiles/grid/3/7/2.mvt", false), // antimeridian, north-east
-        ("/tiles/grid/5/0/15.mvt", false), // antimeridian, west
-        ("/tiles/grid/8/30/100.mvt", false), // the Atlantic
-        ("/tiles/grid/22/2307000/1233000.mvt", false), // z22, outside the data
-        ("/tiles/grid/23/0/0.mvt", false), // beyond the pyramid
-        ("/tiles/grid/3/9/0.mvt", false), // x beyond 2^z
-    ] {
-        let a = get(uri, Some(ANALYST)).await;
-        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
-        let t = read_export("mvt", &a.body);
-        let n = t["grid"]["features"].as_array().map_or(0, Vec::len);
-        assert_eq!(n > 0, expect_features, "{uri}: {n}");
-    }
-    for (uri, field) in [
-        ("/tiles/grid/x/0/0.mvt", "z"),
-        ("/tiles/grid/1/0/0.png", "y"),
-        ("/tiles/grid/12/2253/1204.mvt?hours=99", "hours"),
-        ("/tiles/grid/12/2253/1204.mvt?cell=1", "cell"),
-        ("/tiles/rivers/1/0/0.mvt", "layer"),
-    ] {
-        let a = get(uri, Some(ANALYST)).await;
-        assert!(a.status.is_client_error(), "{uri}: {}", a.status);
-        assert_eq!(a.error_field().as_deref(), Some(field), "{uri}");
-    }
-    let tj = get("/tiles/grid/tilejson.json?source=crimes", Some(VIEWER))
-        .await
-        .json();
-    assert_eq!(tj["tilejson"], "3.0.0");
-    assert!(tj["tiles"][0]
-        .as_str()
-        .expect("url")
-        .ends_with("/tiles/grid/{z}/{x}/{y}.mvt?source=crimes"));
-    assert_eq!(tj["vector_layers"][0]["id"], "grid");
-    assert_eq!(tj["suppression"], 5);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_tile_changes_with_the_batch_that_lands_and_its_etag_with_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = store_copy(dir.path());
-    let state = AppState::open(&path, config(&path)).expect("state");
-    let (z, x, y) = TILE;
-    let uri = format!("/tiles/grid/{z}/{x}/{y}.mvt?from=2024-01-01&to=2024-12-31&source=crimes");
-    let total = |a: &Answer| -> i64 {
-        read_export("mvt", &a.body)["grid"]["features"]
-            .as_array()
-            .map_or(0, |f| {
-                f.iter()
-                    .filter_map(|f| f["properties"]["count"].as_i64())
-                    .sum()
-            })
-    };
-    let before = get_at(&state, &uri, ANALYST).await;
-    let tag = before.headers["etag"].to_str().expect("etag").to_owned();
-    let cached = call(
-        router(state.clone()),
-        "GET",
-        &uri,
-        Some(ANALYST),
-        Body::empty(),
-        &[("if-none-match", &tag)],
-    )
-    .await;
-    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
-    let csv = crate::support::write(
-        dir.path(),
-        "more.csv",
-        &trygg_benches::crimes_csv(2_000, 77, "tile-"),
-    );
-    let (ctype, body) = multipart("crimes", &csv);
-    let up = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ADMIN),
-        Body::from(body),
-        &[("content-type", &ctype)],
-    )
-    .await;
-    assert_eq!(up.status, StatusCode::OK, "{}", up.text());
-    let after = call(
-        router(state.clone()),
-        "GET",
-        &uri,
-        Some(ANALYST),
-        Body::empty(),
-        &[("if-none-match", &tag)],
-    )
-    .await;
-    assert_eq!(
-        after.status,
-        StatusCode::OK,
-        "the old ETag no longer matches"
-    );
-    assert_ne!(after.headers["etag"], before.headers["etag"]);
-    assert!(
-        total(&after) > total(&before),
-        "{} -> {}",
-        total(&before),
-        total(&after)
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn area_tiles_carry_the_api_statistics_of_their_areas_with_the_same_suppression() {
-    let q = "period=2024-Q1&layer=stadsdelsomrade_2023&category=robbery";
-    for key in [VIEWER, ANALYST] {
-        let api = get(&format!("/api/v1/query/counts?{q}"), Some(key))
-            .await
-            .json();
-        let rows: std::collections::HashMap<String, &Value> = api["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .map(|r| (r["area_code"].as_str().unwrap_or("").to_owned(), r))
-            .collect();
-        let tile = decoded(&get(&format!("/tiles/areas/9/281/150.mvt?{q}"), Some(key)).await);
-        let features = tile["areas"]["features"].as_array().expect("areas layer");
-        assert!(features.len() >= 5, "{}", features.len());
-        let mut suppressed = 0;
-        for f in features {
-            let p = &f["properties"];
-            let row = rows[p["area_code"].as_str().expect("code")];
-            match (&p["count"], &p["count_text"]) {
-                (Value::Number(n), Value::Null) => {
-                    assert_eq!(row["count"], Value::Number(n.clone()))
-                }
-                (Value::Null, Value::String(t)) => {
-                    assert_eq!(row["count"], Value::String(t.clone()));
-                    assert!(p["rate_per_1000"].is_null() && p["ratio_vs_previous"].is_null());
-                    suppressed += 1;
-                }
-                other => panic!("{other:?}"),
-            }
-            if key == VIEWER {
-                assert!(p["count"].as_i64().is_none_or(|c| c >= 5), "{p}");
-            }
-            assert_eq!(
-                f["geometry"]["type"]
-                    .as_str()
-                    .map(|t| t.ends_with("Polygon")),
-                Some(true)
-            );
-        }
-        if key == VIEWER {
-            assert!(
-                suppressed > 0,
-                "robbery per stadsdelsområde in a quarter has small counts"
-            );
-        } else {
-            assert_eq!(suppressed, 0);
-        }
-    }
 }

@@ -3,6 +3,7 @@
 //! through its router and on loopback.
 
 mod api;
+mod charts;
 mod crash;
 mod demo;
 mod export;
@@ -13,4 +14,5 @@ mod query;
 mod snapshot;
 mod store_layout;
 mod support;
+mod tiles;
 mod transforms;

@@ -3,11 +3,15 @@
     read_export.py xlsx FILE     -> {"sheets": [...], "header": [...], "rows": [[...]], "types": [...], "parameters": {...}}
     read_export.py parquet FILE  -> {"columns": [...], "rows": N, "data": {col: [...]}, "metadata": {...}}
     read_export.py mvt FILE      -> {layer: {"extent": 4096, "features": [{"geometry", "properties"}]}}
+    read_export.py png FILE      -> {"width", "height", "mode", "rgba": [r, g, b, a, ...] row by row}
+    read_export.py svg FILE      -> {"root", "width", "height", "elements": [{"tag", "class", "text", "title"}]}
 
 openpyxl reads XLSX (cell values keep their types: numbers are int/float, text is
 str); pyarrow reads Parquet (the schema's types, key-value metadata such as
 GeoParquet's "geo" and Trygg's provenance); mapbox-vector-tile decodes vector
-tiles (tile pixel coordinates, y down as in the tile).
+tiles (tile pixel coordinates, y down as in the tile); Pillow decodes PNG; the
+standard library's XML parser reads SVG (elements in document order, with their
+class, text and <title> child).
 """
 
 import json
@@ -71,6 +75,44 @@ def mvt(path):
     }
 
 
+def png(path):
+    from PIL import Image
+
+    image = Image.open(path)
+    mode = image.mode
+    rgba = image.convert("RGBA")
+    return {
+        "width": rgba.width,
+        "height": rgba.height,
+        "mode": mode,
+        "rgba": list(rgba.tobytes()),
+    }
+
+
+def svg(path):
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(path).getroot()
+    out = []
+    for el in root.iter():
+        title = el.find(ns + "title")
+        out.append(
+            {
+                "tag": el.tag.replace(ns, ""),
+                "class": el.get("class"),
+                "text": el.text if el.tag == ns + "text" else None,
+                "title": title.text if title is not None else None,
+            }
+        )
+    return {
+        "root": root.tag.replace(ns, ""),
+        "width": root.get("width"),
+        "height": root.get("height"),
+        "elements": out,
+    }
+
+
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
-    print(json.dumps({"xlsx": xlsx, "parquet": parquet, "mvt": mvt}[kind](path), default=str))
+    print(json.dumps({"xlsx": xlsx, "parquet": parquet, "mvt": mvt, "png": png, "svg": svg}[kind](path), default=str))

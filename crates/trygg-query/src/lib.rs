@@ -15,6 +15,7 @@
 //! No HTTP, no command line: only analytics, the store and plain data.
 
 pub mod access;
+pub mod charts;
 pub mod disclosure;
 pub mod encode;
 pub mod error;

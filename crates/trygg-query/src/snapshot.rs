@@ -62,6 +62,79 @@ pub struct Snapshot {
     /// Where the view's buffers go when the last reader lets go (a live
     /// snapshot's next merge fills them instead of new memory).
     recycle: Option<Arc<Mutex<Option<EventView>>>>,
+    /// Results derived from this snapshot alone (e.g. a whole map's hotspot
+    /// field that many tiles cut from), made once and dropped with it.
+    memo: Memo,
+}
+
+/// Derived results by key, each made once however many threads ask at the same
+/// time (the others wait for it), at most [`Memo::MAX`] kept (oldest out).
+#[derive(Default)]
+struct Memo {
+    entries: Mutex<std::collections::VecDeque<(String, Arc<MemoSlot>)>>,
+}
+
+type MemoSlot = OnceLock<Option<Arc<dyn std::any::Any + Send + Sync>>>;
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.lock().map_or(0, |e| e.len());
+        write!(f, "Memo({n} entries)")
+    }
+}
+
+impl Memo {
+    const MAX: usize = 32;
+
+    fn get_or_make<T: std::any::Any + Send + Sync>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<T, QueryError>,
+    ) -> Result<Arc<T>, QueryError> {
+        let slot = {
+            let mut entries = self
+                .entries
+                .lock()
+                .map_err(|_| QueryError::Io(std::io::Error::other("memo lock poisoned")))?;
+            match entries.iter().find(|(k, _)| k == key) {
+                Some((_, slot)) => slot.clone(),
+                None => {
+                    let slot = Arc::new(MemoSlot::new());
+                    if entries.len() >= Memo::MAX {
+                        entries.pop_front();
+                    }
+                    entries.push_back((key.to_owned(), slot.clone()));
+                    slot
+                }
+            }
+        };
+        let mut make = Some(make);
+        let mut failure = None;
+        let made = slot.get_or_init(|| match make.take().map(|f| f()) {
+            Some(Ok(v)) => Some(Arc::new(v) as Arc<dyn std::any::Any + Send + Sync>),
+            Some(Err(e)) => {
+                failure = Some(e);
+                None
+            }
+            None => None,
+        });
+        if let Some(e) = failure {
+            // Nothing kept: the next caller tries again (and sees its own error).
+            if let Ok(mut entries) = self.entries.lock() {
+                entries.retain(|(_, s)| !Arc::ptr_eq(s, &slot));
+            }
+            return Err(e);
+        }
+        match (made.clone().map(Arc::downcast::<T>), make) {
+            (Some(Ok(v)), _) => Ok(v),
+            // A waiter on a make that failed, or a key reused for another type:
+            // made here, not kept.
+            (_, Some(f)) => f().map(Arc::new),
+            (_, None) => Err(QueryError::Io(std::io::Error::other(
+                "memo entry of another type",
+            ))),
+        }
+    }
 }
 
 impl Drop for Snapshot {
@@ -169,6 +242,7 @@ impl Snapshot {
             path: store.path().to_owned(),
             survey: OnceLock::new(),
             recycle: None,
+            memo: Memo::default(),
         })
     }
 
@@ -270,6 +344,17 @@ impl Snapshot {
     /// The population figures of every layer.
     pub fn population(&self) -> &[PopulationRow] {
         &self.population
+    }
+
+    /// The result `make` gives, made once per snapshot and `key` (concurrent
+    /// callers wait for the first), for results many requests share, such as
+    /// the hotspot field a map's tiles are cut from. A failed make is not kept.
+    pub fn memo<T: std::any::Any + Send + Sync>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<T, QueryError>,
+    ) -> Result<Arc<T>, QueryError> {
+        self.memo.get_or_make(key, make)
     }
 
     /// The land index (grids and density surfaces are land cells only).
@@ -386,5 +471,61 @@ impl LiveSnapshot {
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_memo_makes_once_for_concurrent_callers_and_keeps_no_failure() {
+        let memo = Memo::default();
+        let made = AtomicUsize::new(0);
+        let values: Vec<Arc<u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        memo.get_or_make("field", || {
+                            made.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            Ok(42u64)
+                        })
+                        .expect("made")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert!(values
+            .iter()
+            .all(|v| **v == 42 && Arc::ptr_eq(v, &values[0])));
+        // A failure is the caller's alone: the next caller makes it anew.
+        let failed: Result<Arc<u64>, QueryError> =
+            memo.get_or_make("other", || Err(QueryError::invalid("x", "no")));
+        assert!(failed.is_err());
+        assert_eq!(*memo.get_or_make("other", || Ok(7u64)).expect("made"), 7);
+        // Oldest out beyond the bound.
+        for k in 0..Memo::MAX + 1 {
+            memo.get_or_make(&format!("k{k}"), || Ok(k)).expect("made");
+        }
+        let n = memo.entries.lock().expect("lock").len();
+        assert_eq!(n, Memo::MAX);
+        let again = AtomicUsize::new(0);
+        memo.get_or_make("field", || {
+            again.fetch_add(1, Ordering::SeqCst);
+            Ok(1u64)
+        })
+        .expect("made");
+        assert_eq!(
+            again.load(Ordering::SeqCst),
+            1,
+            "the first entry was dropped"
+        );
     }
 }

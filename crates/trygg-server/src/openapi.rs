@@ -247,6 +247,26 @@ pub fn document() -> Value {
     polygon["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": polygon_schema}}});
     add("/api/v1/query/polygon", "post", polygon);
+    let chart_params = || query_params::<trygg_query::charts::ChartParams>(false);
+    for (name, what, mut params) in [
+        ("trend", "A time series with its least-squares trend line (the trend query's parameters).", query_params::<TrendRequest>(false)),
+        ("categories", "One area's categories ranked (the counts query's parameters; `areas` names the area, default the municipality).", query_params::<CountsRequest>(false)),
+        ("areas", "An area layer's areas ranked by rate per 1,000 residents or count, with the municipality's rate as a line (the counts query's parameters).", query_params::<CountsRequest>(false)),
+        ("matrix", "The hour × weekday matrix (the matrix query's parameters).", query_params::<MatrixRequest>(false)),
+        ("survey", "A survey indicator per round with 95 % intervals (the survey query's parameters; `areas` lists the areas).", query_params::<SurveyRequest>(false)),
+        ("change", "Cells per hotspot transition between two periods (the change query's parameters).", query_params::<ChangeRequest>(false)),
+    ] {
+        params.extend(chart_params());
+        params.insert(0, json!({"name": "format", "in": "path", "required": true, "schema": {"type": "string", "enum": ["svg", "png"]}}));
+        let mut chart = op(
+            &format!("Chart: {what} SVG (fonts embedded, labels as text) or PNG; Swedish or English; title and caption state source, period, filters and method."),
+            aggregates,
+            params,
+            "json",
+        );
+        chart["responses"]["200"] = json!({"description": "The chart.", "content": {"image/svg+xml": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}}}});
+        add(&format!("/api/v1/charts/{name}.{{format}}"), "get", chart);
+    }
     add(
         "/api/v1/events",
         "get",
@@ -258,39 +278,73 @@ pub fn document() -> Value {
             Some(schema_of::<EventsResult>(&mut components)),
         ),
     );
-    let layer_param = json!({"name": "layer", "in": "path", "required": true, "schema": {"type": "string", "enum": ["grid", "events"]}, "description": "grid (counts per square; everyone) or events (points; analysts)."});
+    let layer_param = json!({"name": "layer", "in": "path", "required": true, "schema": {"type": "string", "enum": ["grid", "hotspots", "events"]}, "description": "grid (counts per cell; everyone), hotspots (Gi* classes; everyone) or events (points; analysts)."});
     let zxy = |name: &str, max: u32| json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": max}});
-    let mut tile_params = vec![
-        layer_param.clone(),
-        zxy("z", 22),
-        zxy("x", 4_194_303),
-        zxy("y", 4_194_303),
-    ];
-    tile_params.extend(query_params::<trygg_query::jobs::tiles::TileRequest>(false));
+    let tile_path = || vec![zxy("z", 22), zxy("x", 4_194_303), zxy("y", 4_194_303)];
+    let with = |mut first: Vec<Value>, rest: Vec<Value>| {
+        first.extend(rest);
+        first
+    };
+    let tile_filters = || query_params::<trygg_query::jobs::tiles::TileRequest>(false);
+    let binary = |media: &str, what: &str| json!({"description": what, "content": {media: {"schema": {"type": "string", "format": "binary"}}}});
     let mut tile = op(
-        "A Mapbox Vector Tile of a layer with the API's filters (empty outside Sweden or the zoom range).",
-        "grid: viewer (cells below the threshold not drawn), analyst, admin; events: analyst, admin",
-        tile_params,
+        "A Mapbox Vector Tile of a layer with the API's filters (empty outside Sweden or the zoom range; never over 500 KB).",
+        "grid, hotspots: viewer (cells below the threshold not drawn; no Gi* values), analyst, admin; events: analyst, admin",
+        with(vec![layer_param], with(tile_path(), tile_filters())),
         "json",
     );
-    tile["responses"]["200"] = json!({"description": "The tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}});
+    tile["responses"]["200"] = binary(
+        "application/vnd.mapbox-vector-tile",
+        "The tile (gzip when asked).",
+    );
     add("/tiles/{layer}/{z}/{x}/{y}.mvt", "get", tile.clone());
-    let mut area_params = vec![zxy("z", 22), zxy("x", 4_194_303), zxy("y", 4_194_303)];
-    area_params.extend(query_params::<CountsRequest>(false));
-    let mut areas = tile;
+    let mut areas = tile.clone();
     areas["summary"] = json!("The `areas` layer: an area layer's polygons with the statistics of /api/v1/query/counts for the same parameters.");
     areas["description"] = json!(format!("Role: {aggregates}."));
-    areas["parameters"] = Value::Array(area_params);
+    areas["parameters"] = Value::Array(with(tile_path(), query_params::<CountsRequest>(false)));
     add("/tiles/areas/{z}/{x}/{y}.mvt", "get", areas);
-    let mut tj_params = vec![layer_param];
-    tj_params.extend(query_params::<trygg_query::jobs::tiles::TileRequest>(false));
+    let mut basemap = tile.clone();
+    basemap["summary"] = json!("The `basemap` layer: land, water, area outlines and label points from the store's own layers.");
+    basemap["description"] = json!(format!("Role: {aggregates}."));
+    basemap["parameters"] = Value::Array(with(
+        tile_path(),
+        query_params::<trygg_query::jobs::tiles::BasemapRequest>(false),
+    ));
+    add("/tiles/basemap/{z}/{x}/{y}.mvt", "get", basemap);
+    let mut heat = tile;
+    heat["summary"] = json!("The `heat` layer: a quartic kernel density of the published cell counts as a 256-pixel PNG on the legend's ramp, transparent off land.");
+    heat["description"] = json!(format!("Role: {aggregates}."));
+    heat["parameters"] = Value::Array(with(tile_path(), tile_filters()));
+    heat["responses"]["200"] = binary("image/png", "The tile.");
+    add("/tiles/heat/{z}/{x}/{y}.png", "get", heat);
+    add(
+        "/tiles/heat/legend.json",
+        "get",
+        typed_op(
+            "The heat tiles' scale at a zoom: bandwidth, cells, the ramp's colours and values.",
+            aggregates,
+            with(
+                vec![
+                    json!({"name": "z", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "maximum": 22}, "description": "The zoom (default 12)."}),
+                ],
+                tile_filters(),
+            ),
+            "json",
+            Some(schema_of::<trygg_query::jobs::tiles::HeatLegend>(
+                &mut components,
+            )),
+        ),
+    );
     add(
         "/tiles/{layer}/tilejson.json",
         "get",
         op(
-            "TileJSON 3.0 of a layer (its tile URL carries the same filters).",
+            "TileJSON 3.0 of a layer (its tile URL carries the same filters; areas take the counts parameters, basemap its layer).",
             aggregates,
-            tj_params,
+            with(
+                vec![json!({"name": "layer", "in": "path", "required": true, "schema": {"type": "string", "enum": ["grid", "hotspots", "heat", "areas", "events", "basemap"]}})],
+                tile_filters(),
+            ),
             "json",
         ),
     );

@@ -72,7 +72,7 @@ struct CacheInner {
     version: u64,
     bytes: usize,
     order: std::collections::VecDeque<String>,
-    map: std::collections::HashMap<String, Arc<Vec<u8>>>,
+    map: std::collections::HashMap<String, bytes::Bytes>,
 }
 
 impl AnswerCache {
@@ -85,12 +85,12 @@ impl AnswerCache {
     }
 
     /// The answer with this ETag, if held.
-    pub fn get(&self, tag: &str) -> Option<Arc<Vec<u8>>> {
+    pub fn get(&self, tag: &str) -> Option<bytes::Bytes> {
         self.inner.lock().ok()?.map.get(tag).cloned()
     }
 
     /// Keeps an answer of data version `version` (oldest out first).
-    pub fn put(&self, version: u64, tag: String, body: Arc<Vec<u8>>) {
+    pub fn put(&self, version: u64, tag: String, body: bytes::Bytes) {
         let Ok(mut c) = self.inner.lock() else {
             return;
         };
@@ -232,22 +232,22 @@ mod tests {
     #[test]
     fn the_answer_cache_is_bounded_and_forgets_older_versions() {
         let cache = AnswerCache::new(100);
-        cache.put(1, "a".into(), Arc::new(vec![0; 20]));
-        cache.put(1, "b".into(), Arc::new(vec![0; 20]));
+        cache.put(1, "a".into(), bytes::Bytes::from(vec![0u8; 20]));
+        cache.put(1, "b".into(), bytes::Bytes::from(vec![0u8; 20]));
         assert!(cache.get("a").is_some());
         // Over the bound: the oldest goes first.
         for k in 0..5 {
-            cache.put(1, format!("c{k}"), Arc::new(vec![0; 20]));
+            cache.put(1, format!("c{k}"), bytes::Bytes::from(vec![0u8; 20]));
         }
         assert!(cache.get("a").is_none());
         assert!(cache.get("c4").is_some());
         // Too big for a quarter of the cache: not kept.
-        cache.put(1, "big".into(), Arc::new(vec![0; 30]));
+        cache.put(1, "big".into(), bytes::Bytes::from(vec![0u8; 30]));
         assert!(cache.get("big").is_none());
         // A newer version empties it; an older one is not kept.
-        cache.put(2, "n".into(), Arc::new(vec![0; 10]));
+        cache.put(2, "n".into(), bytes::Bytes::from(vec![0u8; 10]));
         assert!(cache.get("c4").is_none());
-        cache.put(1, "late".into(), Arc::new(vec![0; 10]));
+        cache.put(1, "late".into(), bytes::Bytes::from(vec![0u8; 10]));
         assert!(cache.get("late").is_none());
         assert!(cache.get("n").is_some());
     }

@@ -389,6 +389,7 @@ impl EventView {
     }
 
     /// Event `i`'s easting and northing (EPSG:3006).
+    #[inline]
     pub fn xy(&self, i: usize) -> (f64, f64) {
         (
             f64::from(self.x[i]) + self.origin.0,

@@ -4,6 +4,8 @@
 //! are done here). The query layer selects and counts what a tile shows; this
 //! crate only places and encodes it.
 
+pub mod heat;
+
 use fast_mvt::{MvtGeomType, MvtLayerBuilder};
 
 /// Tile pixels per side (the MVT default extent).
@@ -159,6 +161,70 @@ fn cut_y(a: (f64, f64), b: (f64, f64), y: f64) -> (f64, f64) {
     (a.0 + t * (b.0 - a.0), y)
 }
 
+/// Clips a line (tile pixels) to the buffered tile square: the runs of it
+/// inside (Liang-Barsky per segment; a line leaving and re-entering gives two
+/// runs).
+pub fn clip_line(line: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let lo = -f64::from(BUFFER);
+    let hi = f64::from(EXTENT + BUFFER);
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    for w in line.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut inside = true;
+        for (p, q) in [
+            (-dx, a.0 - lo),
+            (dx, hi - a.0),
+            (-dy, a.1 - lo),
+            (dy, hi - a.1),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    inside = false;
+                    break;
+                }
+                continue;
+            }
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                inside = false;
+                break;
+            }
+        }
+        if !inside {
+            if run.len() >= 2 {
+                runs.push(std::mem::take(&mut run));
+            }
+            run.clear();
+            continue;
+        }
+        let start = (a.0 + t0 * dx, a.1 + t0 * dy);
+        let end = (a.0 + t1 * dx, a.1 + t1 * dy);
+        if run.last() != Some(&start) {
+            if run.len() >= 2 {
+                runs.push(std::mem::take(&mut run));
+            }
+            run.clear();
+            run.push(start);
+        }
+        run.push(end);
+        if t1 < 1.0 {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if run.len() >= 2 {
+        runs.push(run);
+    }
+    runs
+}
+
 /// A property value of a feature.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -172,13 +238,21 @@ pub enum Value {
     Bool(bool),
 }
 
+/// A ring or line of tile pixels.
+pub type Ring = Vec<(f64, f64)>;
+
+/// A polygon: its exterior ring, then its holes.
+pub type Polygon = Vec<Ring>;
+
 /// What a feature is drawn as (tile pixels).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
     /// A point.
     Point(f64, f64),
     /// Polygons, each an exterior ring then its holes.
-    Polygons(Vec<Vec<Vec<(f64, f64)>>>),
+    Polygons(Vec<Polygon>),
+    /// Lines (e.g. outlines), each a run of points.
+    Lines(Vec<Ring>),
 }
 
 /// One layer of a tile being written.
@@ -187,7 +261,7 @@ pub struct Layer {
     features: usize,
 }
 
-fn err(e: impl std::fmt::Debug) -> TileError {
+pub(crate) fn err(e: impl std::fmt::Debug) -> TileError {
     TileError::Encode(format!("{e:?}"))
 }
 
@@ -229,6 +303,15 @@ impl Layer {
     pub fn add(&mut self, shape: &Shape, properties: &[(&str, Value)]) -> Result<bool, TileError> {
         // The geometry first: the encoder commits every feature it starts.
         let (kind, rings) = match shape {
+            Shape::Lines(lines) => (
+                MvtGeomType::LineString,
+                lines
+                    .iter()
+                    .flat_map(|l| clip_line(l))
+                    .map(|run| (rounded(&run), true))
+                    .filter(|(run, _)| run.len() >= 2)
+                    .collect(),
+            ),
             Shape::Point(x, y) => (
                 MvtGeomType::Point,
                 vec![(
@@ -264,6 +347,7 @@ impl Layer {
         for (ring, exterior) in rings {
             match kind {
                 MvtGeomType::Point => feature.points(ring),
+                MvtGeomType::LineString => feature.line(ring),
                 _ => feature.ring(ring, exterior),
             }
             .map_err(err)?;
@@ -282,7 +366,9 @@ impl Layer {
         Ok(true)
     }
 
-    /// The tile's bytes (this one layer).
+    /// The tile's bytes (this one layer). Tiles concatenate: the bytes of
+    /// several one-layer tiles, one after the other, are one tile with all
+    /// their layers (a protobuf repeated field).
     pub fn encode(mut self) -> Vec<u8> {
         self.builder
             .take()
@@ -331,6 +417,19 @@ mod tests {
             .iter()
             .all(|&(x, y)| (lo..=hi).contains(&x) && (lo..=hi).contains(&y)));
         let outside = [(6000.0, 0.0), (7000.0, 0.0), (7000.0, 100.0)];
+        // A line across the tile, out and back in: two runs, each ending on
+        // the buffered edge.
+        let runs = clip_line(&[
+            (-500.0, 100.0),
+            (5000.0, 100.0),
+            (5000.0, 200.0),
+            (100.0, 200.0),
+        ]);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!(runs[0], vec![(lo, 100.0), (hi, 100.0)]);
+        assert_eq!(runs[1], vec![(hi, 200.0), (100.0, 200.0)]);
+        assert!(clip_line(&[(-500.0, -500.0), (-400.0, 9000.0)]).is_empty());
+        assert_eq!(clip_line(&[(1.0, 1.0), (2.0, 2.0), (3.0, 1.0)]).len(), 1);
         assert!(clip_ring(&outside).len() < 3);
         let inside = [(10.0, 10.0), (20.0, 10.0), (20.0, 20.0)];
         assert_eq!(clip_ring(&inside), inside.to_vec());

@@ -18,7 +18,7 @@ use trygg_analytics::emerging::{
 use trygg_analytics::gistar::{hotspots, ClassCounts, HotspotParams, PSource};
 use trygg_analytics::kde::{kde_with, KdeParams};
 use trygg_analytics::selection::Selection;
-use trygg_analytics::study_area::{BinningSummary, CellSystem, StudyArea};
+use trygg_analytics::study_area::{BinnedCounts, BinningSummary, CellSystem, StudyArea};
 
 use crate::disclosure::{publish, suppressed, unless_suppressed, Count, Margin};
 use crate::encode::{Cell, Table, Tabular};
@@ -128,6 +128,46 @@ fn cell_counts(counts: &[u64], total: u64, threshold: Option<u64>) -> Vec<Count>
     published
 }
 
+/// A selection's events per study cell, and the counts as published under a
+/// threshold: what the `hotspots` job, the `grid` tiles and the heat tiles all
+/// start from, so that none can disagree with another.
+#[derive(Debug)]
+pub struct CellField {
+    /// The cells.
+    pub study: std::sync::Arc<StudyArea>,
+    /// Events per cell (unpublished) and what happened to the events.
+    pub binned: BinnedCounts,
+    /// Events left out of an hour/weekday filter for an unknown time of day.
+    pub left_out: u64,
+    /// The counts per cell as published.
+    pub counts: Vec<Count>,
+}
+
+impl CellField {
+    /// Counts `selection` on the study area of `cells`.
+    pub(crate) fn new(
+        snap: &Snapshot,
+        selection: &Selection,
+        cells: &Cells,
+        threshold: Option<u64>,
+        budget: &trygg_analytics::budget::Budget,
+    ) -> Result<CellField, QueryError> {
+        let proj = Proj::new()?;
+        let study = study_area(snap, cells, budget, &proj)?;
+        let (binned, left_out) = study
+            .bin_selection(snap.view(), selection, &*proj)
+            .field("grid")?;
+        let raw: Vec<u64> = binned.counts.iter().map(|&c| u64::from(c)).collect();
+        let counts = cell_counts(&raw, binned.summary.binned, threshold);
+        Ok(CellField {
+            study,
+            binned,
+            left_out,
+            counts,
+        })
+    }
+}
+
 fn cell_shapes(
     proj: &Proj,
     system: CellSystem,
@@ -183,34 +223,31 @@ impl Job for HotspotsRequest {
             },
         };
         let proj = Proj::new()?;
-        let study = study_area(snap, &cells, &opts.budget, &proj)?;
+        let field = CellField::new(snap, &selection, &cells, threshold, &opts.budget)?;
+        let study = &field.study;
         opts.budget
             .check_permutations(study.len(), self.permutations)?;
-        let (events, left_out) = selection.indices_and_left_out(snap.view());
-        let binned = study
-            .bin_with(snap.view(), events.iter().copied(), &*proj)
-            .field("grid")?;
-        let result = hotspots(&study, &binned, &params).field("permutations")?;
+        let left_out = field.left_out;
+        let result = hotspots(study, &field.binned, &params).field("permutations")?;
         let density = self
             .kde
             .map(|bandwidth_m| {
                 kde_with(
-                    &study,
+                    study,
                     snap.view(),
-                    events.iter().copied(),
+                    selection.indices(snap.view()),
                     &KdeParams { bandwidth_m },
                     &*proj,
                 )
                 .field("kde")
             })
             .transpose()?;
-        let counts: Vec<u64> = result.cells.iter().map(|c| u64::from(c.count)).collect();
-        let published = cell_counts(&counts, result.binning.binned, threshold);
+        let published = &field.counts;
         let hide = threshold.is_some();
         let out: Vec<HotspotCell> = result
             .cells
             .iter()
-            .zip(&published)
+            .zip(published)
             .enumerate()
             .map(|(i, (c, &count))| HotspotCell {
                 cell_id: c.cell_id.clone(),
@@ -673,10 +710,10 @@ impl Job for ChangeRequest {
             ..HotspotParams::default()
         };
         let proj = Proj::new()?;
-        let study: StudyArea = study_area(snap, &cells, &opts.budget, &proj)?;
+        let study = study_area(snap, &cells, &opts.budget, &proj)?;
         let map = |sel: &Selection| {
-            let binned = study
-                .bin_with(snap.view(), sel.indices(snap.view()), &*proj)
+            let (binned, _) = study
+                .bin_selection(snap.view(), sel, &*proj)
                 .field("grid")?;
             hotspots(&study, &binned, &params).field("grid")
         };

@@ -188,27 +188,33 @@ pub fn square_ring(x: f64, y: f64, size: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The study area of `cells` over the snapshot's land, within the budget.
+/// The study area of `cells` over the snapshot's land, within the budget;
+/// made once per snapshot and cell system (a map's tiles and a dashboard's
+/// queries share it).
 pub(crate) fn study_area(
     snap: &Snapshot,
     cells: &Cells,
     budget: &Budget,
     proj: &Proj,
-) -> Result<StudyArea, QueryError> {
+) -> Result<std::sync::Arc<StudyArea>, QueryError> {
     let land = snap.land("grid")?;
-    Ok(match cells.system {
+    match cells.system {
         CellChoice::H3(res) => {
             budget.check_cells(StudyArea::h3_candidates(res, land).unwrap_or(0), "h3")?;
-            StudyArea::h3(res, land, proj).field("h3")?
+            snap.memo(&format!("study h3 {res}"), || {
+                StudyArea::h3(res, land, proj).field("h3")
+            })
         }
         CellChoice::Square(grid) => {
             budget.check_cells(
                 StudyArea::square_candidates(grid, land).unwrap_or(0),
                 "grid",
             )?;
-            StudyArea::square(grid, land).field("grid")?
+            snap.memo(&format!("study square {}", grid.size_m()), || {
+                StudyArea::square(grid, land).field("grid")
+            })
         }
-    })
+    }
 }
 
 /// An area layer and its areas, by name: a store layer, `municipality`, or

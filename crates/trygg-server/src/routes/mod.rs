@@ -2,6 +2,7 @@
 //! errors) and the one helper every query handler goes through ([`answer`]).
 
 mod admin;
+mod charts;
 mod events;
 mod meta;
 mod query;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/query/matrix", get(query::matrix))
         .route("/api/v1/query/trend", get(query::trend))
         .route("/api/v1/events", get(events::events))
+        .route("/api/v1/charts/{file}", get(charts::chart))
         .route("/api/v1/admin/batches", get(admin::batches))
         .route(
             "/api/v1/admin/batches/{id}/rejections",
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/admin/batches/{id}/revert", post(admin::revert))
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/tiles/heat/legend.json", get(tiles::heat_legend))
         .route("/tiles/{layer}/tilejson.json", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .layer(DefaultBodyLimit::max(limits.body_bytes));
@@ -161,8 +164,13 @@ pub(crate) fn not_modified(state: &AppState, headers: &HeaderMap, tag: &str) -> 
 }
 
 /// A body with its type, ETag and (for files) a download name.
-pub(crate) fn respond(body: Vec<u8>, format: Format, name: &str, tag: Option<&str>) -> Response {
-    let mut r = body.into_response();
+pub(crate) fn respond(
+    body: impl Into<bytes::Bytes>,
+    format: Format,
+    name: &str,
+    tag: Option<&str>,
+) -> Response {
+    let mut r = body.into().into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -245,7 +253,7 @@ where
     let body = if format == Format::Json {
         cached(&state, version, &tag, make).await?
     } else {
-        make.await?
+        make.await?.into()
     };
     Ok(respond(body, format, J::NAME, Some(&tag)))
 }
@@ -280,14 +288,12 @@ pub(crate) async fn cached(
     version: u64,
     tag: &str,
     make: impl std::future::Future<Output = Result<Vec<u8>, ApiError>>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<bytes::Bytes, ApiError> {
     if let Some(body) = state.answers.get(tag) {
         state.metrics.answer_cached();
-        return Ok((*body).clone());
+        return Ok(body);
     }
-    let body = make.await?;
-    state
-        .answers
-        .put(version, tag.to_owned(), std::sync::Arc::new(body.clone()));
+    let body = bytes::Bytes::from(make.await?);
+    state.answers.put(version, tag.to_owned(), body.clone());
     Ok(body)
 }
