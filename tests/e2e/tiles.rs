@@ -133,7 +133,7 @@ async fn grid_tiles_hold_the_api_counts_of_their_cells_at_their_positions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn event_tiles_are_for_analysts_from_their_zoom_without_sensitive_categories() {
+async fn event_tiles_are_for_analysts_from_their_zoom_with_sensitive_categories_only_close_up() {
     let filters = "from=2024-01-01&to=2024-06-30";
     // Zoom 14 tile of central Stockholm (Norrmalm/Gamla stan).
     let (z, x, y) = (14u32, 9014u32, 4817u32);
@@ -227,6 +227,30 @@ async fn event_tiles_are_for_analysts_from_their_zoom_without_sensitive_categori
         .await,
     );
     assert_eq!(low["events"]["features"].as_array().map_or(0, Vec::len), 0);
+    // The sensitive categories appear only from `sensitive_min_zoom` (17): none
+    // in the 16 zoom-16 tiles of this tile, some in its 64 zoom-17 tiles.
+    let sexual = |t: &Value| {
+        t["events"]["features"].as_array().map_or(0, |f| {
+            f.iter()
+                .filter(|p| p["properties"]["category_norm"] == "sexual")
+                .count()
+        })
+    };
+    for (zoom, expect_some) in [(16u32, false), (17, true)] {
+        let k = 1u32 << (zoom - z);
+        let mut n = 0;
+        for dx in 0..k {
+            for dy in 0..k {
+                let uri = format!(
+                    "/tiles/events/{zoom}/{}/{}.mvt?{filters}",
+                    x * k + dx,
+                    y * k + dy
+                );
+                n += sexual(&decoded(&get(&uri, Some(ANALYST)).await));
+            }
+        }
+        assert_eq!(n > 0, expect_some, "zoom {zoom}: {n} sensitive points");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

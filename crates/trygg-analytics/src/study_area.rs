@@ -598,32 +598,27 @@ impl StudyArea {
     ) -> BinnedCounts {
         let (source, category, precision, _) = view.code_columns();
         let n = self.cells.len();
-        let (outside, stadsdel, municipality) = (n, n + 1, n + 2);
         let stadsdel_code = Precision::Stadsdel.code();
         let municipality_code = Precision::Municipality.code();
-        // The dense index with a border column and row of "outside": a cell off
-        // the index (below its origin wraps to a huge value) is clamped onto the
-        // border, so finding a slot takes no unpredictable branch.
+        // Counted straight into the dense grid with a border column and row (a
+        // cell off the grid, below its origin wrapping to a huge value, is
+        // clamped onto the border) and two slots for the imprecise events: one
+        // random write per event, no unpredictable branch. Cells off land and
+        // the border are what lies outside the study area.
         let (w, h) = (dense.width, dense.height);
-        let mut padded = vec![outside as u32; (w + 1) * (h + 1)];
-        for row in 0..h {
-            for col in 0..w {
-                let v = dense.index[row * w + col];
-                padded[row * (w + 1) + col] = if v == NONE { outside as u32 } else { v };
-            }
-        }
+        let slots = (w + 1) * (h + 1);
+        let (stadsdel, municipality) = (slots, slots + 1);
         let (col0, row0) = (dense.col0, dense.row0);
-        let part = |r: std::ops::Range<usize>| -> Vec<u64> {
-            let mut out = vec![0u64; n + 3];
+        let part = |r: std::ops::Range<usize>| -> Vec<u32> {
+            let mut out = vec![0u32; slots + 2];
             for i in r {
-                let hit =
-                    u64::from((source_mask >> source[i]) & (category_mask >> category[i]) & 1);
+                let hit = (source_mask >> source[i]) & (category_mask >> category[i]) & 1;
                 let p = precision[i];
                 let (x, y) = view.xy(i);
                 let c = grid.cell_of(x, y);
                 let col = (c.col.wrapping_sub(col0) as u64).min(w as u64) as usize;
                 let row = (c.row.wrapping_sub(row0) as u64).min(h as u64) as usize;
-                let mut slot = padded[row * (w + 1) + col] as usize;
+                let mut slot = row * (w + 1) + col;
                 if p == stadsdel_code {
                     slot = stadsdel;
                 }
@@ -634,29 +629,42 @@ impl StudyArea {
             }
             out
         };
+        // Parts of at most 2^31 events each, so that no u32 counter can wrap.
         let parts = crate::par::map_range(range.len(), 1 << 18, |chunk| {
-            vec![part(range.start + chunk.start..range.start + chunk.end)]
+            chunk
+                .clone()
+                .step_by(1 << 31)
+                .map(|s| part(range.start + s..range.start + (s + (1 << 31)).min(chunk.end)))
+                .collect()
         });
-        let mut total = vec![0u64; n + 3];
+        let mut total = vec![0u64; slots + 2];
         for p in parts {
             for (t, v) in total.iter_mut().zip(p) {
-                *t += v;
+                *t += u64::from(v);
             }
         }
-        let counts: Vec<u32> = total[..n]
-            .iter()
-            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect();
-        let binned: u64 = total[..n].iter().sum();
+        let mut counts = vec![0u32; n];
+        let mut binned = 0u64;
+        for row in 0..h {
+            for col in 0..w {
+                let v = dense.index[row * w + col];
+                if v != NONE {
+                    let c = total[row * (w + 1) + col];
+                    counts[v as usize] = u32::try_from(c).unwrap_or(u32::MAX);
+                    binned += c;
+                }
+            }
+        }
         let excluded_stadsdel_precision = total[stadsdel];
         let excluded_municipality_precision = total[municipality];
         let excluded_imprecise = excluded_stadsdel_precision + excluded_municipality_precision;
+        let outside = total[..slots].iter().sum::<u64>() - binned;
         BinnedCounts {
             counts,
             summary: BinningSummary {
-                events: binned + total[outside] + excluded_imprecise,
+                events: binned + outside + excluded_imprecise,
                 binned,
-                outside_study_area: total[outside],
+                outside_study_area: outside,
                 excluded_imprecise,
                 excluded_stadsdel_precision,
                 excluded_municipality_precision,

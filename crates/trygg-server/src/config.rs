@@ -153,6 +153,9 @@ pub struct Config {
 pub struct TileConfig {
     /// The lowest zoom at which the `events` layer has points (analysts only).
     pub events_min_zoom: u8,
+    /// The lowest zoom at which the sensitive categories (the policy's
+    /// `sensitive`) appear as points in the `events` layer; never below it.
+    pub sensitive_min_zoom: u8,
     /// `Cache-Control: max-age` of tiles, seconds (their ETag revalidates them).
     pub max_age_s: u32,
 }
@@ -161,6 +164,7 @@ impl Default for TileConfig {
     fn default() -> TileConfig {
         TileConfig {
             events_min_zoom: 13,
+            sensitive_min_zoom: 17,
             max_age_s: 60,
         }
     }
@@ -279,6 +283,9 @@ impl Config {
                 "TRYGG_MAX_PERMUTATION_CELLS" => l.max_permutation_cells = value(&key, &text)?,
                 "TRYGG_MAX_AREAS" => l.max_areas = value(&key, &text)?,
                 "TRYGG_EVENTS_MIN_ZOOM" => self.tiles.events_min_zoom = value(&key, &text)?,
+                "TRYGG_SENSITIVE_MIN_ZOOM" => {
+                    self.tiles.sensitive_min_zoom = value(&key, &text)?;
+                }
                 _ => {}
             }
         }

@@ -14,8 +14,8 @@
 //! - `areas`: an area layer's polygons with their statistics (the counts
 //!   request's published rows), for choropleths;
 //! - `events`: the point events themselves (exact, address, street precision
-//!   only: the only ones in the view's R-tree), from a minimum zoom, never the
-//!   hidden (sensitive) categories; thinned evenly above [`MAX_POINTS`], the
+//!   only: the only ones in the view's R-tree), from a minimum zoom, the
+//!   hidden (sensitive) categories only from a higher one; thinned evenly above [`MAX_POINTS`], the
 //!   features then saying `thinned = true` and how many each stands for;
 //! - `basemap`: land, water, area outlines and label points from the store's
 //!   own layers, so a map needs no external tiles.
@@ -208,9 +208,10 @@ fn meets(geometry: &MultiPolygon<f64>, [x0, y0, x1, y1]: [f64; 4]) -> bool {
         .is_some_and(|r| r.max().x >= x0 && r.min().x <= x1 && r.max().y >= y0 && r.min().y <= y1)
 }
 
-/// Encodes with `make(factor)` for generalisation factors 1, 4, 16, 64 until
-/// the tile is under [`MAX_TILE_BYTES`] (polygon layers: a factor multiplies
-/// the simplification tolerance and is written on each feature).
+/// Encodes with `make(factor)` for factors 1, 4, 16, 64 until the tile is
+/// under [`MAX_TILE_BYTES`] (polygon layers: a factor multiplies the
+/// simplification tolerance and is written on each feature; points: it
+/// multiplies the thinning step, which each point states).
 fn within_size(
     mut make: impl FnMut(f64) -> Result<Vec<u8>, QueryError>,
 ) -> Result<Vec<u8>, QueryError> {
@@ -655,65 +656,74 @@ impl TileRequest {
         heat::png(&density, &on_land, legend.top).map_err(encode_err)
     }
 
-    /// The `events` tile: empty below `min_zoom`.
+    /// The `events` tile: empty below `min_zoom`; the hidden (sensitive)
+    /// categories only from `sensitive_min_zoom`.
     pub fn events(
         &self,
         tile: TileId,
         snap: &Snapshot,
-        min_zoom: u8,
+        (min_zoom, sensitive_min_zoom): (u8, u8),
     ) -> Result<Vec<u8>, QueryError> {
         self.validate()?;
-        let mut layer = Layer::new("events").map_err(encode_err)?;
+        let empty = || Ok(Layer::new("events").map_err(encode_err)?.encode());
         if tile.z < min_zoom {
-            return Ok(layer.encode());
+            return empty();
         }
         let proj = Proj::new()?;
         let view = snap.view();
+        let hide = tile.z < sensitive_min_zoom;
         let hidden_texts = self.hidden.codes(view);
         let mut events: Vec<usize> = Vec::new();
         let Some(tile_box) = store_box(tile, &proj)? else {
-            return Ok(layer.encode());
+            return empty();
         };
         self.for_each_in(tile, snap, tile_box, 0.0, |i| {
-            if !self.hidden.hides_norm(view.category_norm(i))
-                && !hidden_texts[usize::from(view.category_code(i))]
+            if !hide
+                || (!self.hidden.hides_norm(view.category_norm(i))
+                    && !hidden_texts[usize::from(view.category_code(i))])
             {
                 events.push(i);
             }
         })?;
-        let step = events.len().div_ceil(MAX_POINTS).max(1);
-        for &i in events.iter().step_by(step) {
-            let (x, y) = view.xy(i);
-            let [lon, lat] = proj.lon_lat(x, y)?;
-            let (px, py) = tile.pixel(lon, lat);
-            let mut props = vec![
-                ("source", Value::Text(view.source(i).as_str().to_owned())),
-                (
-                    "category_norm",
-                    Value::Text(view.category_norm(i).as_str().to_owned()),
-                ),
-                ("category", Value::Text(view.category(i).to_owned())),
-                (
-                    "precision",
-                    Value::Text(view.precision(i).as_str().to_owned()),
-                ),
-                (
-                    "occurred_at",
-                    Value::Text(crate::jobs::events::rfc3339(view.time(i))),
-                ),
-            ];
-            if step > 1 {
-                props.push(("thinned", Value::Bool(true)));
-                props.push((
-                    "represents",
-                    Value::Int(i64::try_from(step).unwrap_or(i64::MAX)),
-                ));
+        // Thinned to MAX_POINTS, and further if long texts would still make
+        // the tile too big.
+        let base = events.len().div_ceil(MAX_POINTS).max(1);
+        within_size(|factor| {
+            let step = base * factor as usize;
+            let mut layer = Layer::new("events").map_err(encode_err)?;
+            for &i in events.iter().step_by(step) {
+                let (x, y) = view.xy(i);
+                let [lon, lat] = proj.lon_lat(x, y)?;
+                let (px, py) = tile.pixel(lon, lat);
+                let mut props = vec![
+                    ("source", Value::Text(view.source(i).as_str().to_owned())),
+                    (
+                        "category_norm",
+                        Value::Text(view.category_norm(i).as_str().to_owned()),
+                    ),
+                    ("category", Value::Text(view.category(i).to_owned())),
+                    (
+                        "precision",
+                        Value::Text(view.precision(i).as_str().to_owned()),
+                    ),
+                    (
+                        "occurred_at",
+                        Value::Text(crate::jobs::events::rfc3339(view.time(i))),
+                    ),
+                ];
+                if step > 1 {
+                    props.push(("thinned", Value::Bool(true)));
+                    props.push((
+                        "represents",
+                        Value::Int(i64::try_from(step).unwrap_or(i64::MAX)),
+                    ));
+                }
+                layer
+                    .add(&Shape::Point(px, py), &props)
+                    .map_err(encode_err)?;
             }
-            layer
-                .add(&Shape::Point(px, py), &props)
-                .map_err(encode_err)?;
-        }
-        Ok(layer.encode())
+            Ok(layer.encode())
+        })
     }
 }
 
@@ -950,6 +960,28 @@ mod tests {
             sthlm[1] < 6_580_743.0 && sthlm[3] > 6_580_743.0,
             "{sthlm:?}"
         );
+    }
+
+    #[test]
+    fn tiles_are_made_again_coarser_until_they_fit() {
+        // A layer of 3 MB at factor 1 shrinks by the factor: 16 fits.
+        let mut asked = Vec::new();
+        let bytes = within_size(|f| {
+            asked.push(f);
+            Ok(vec![0; (3_000_000.0 / f) as usize])
+        })
+        .expect("tile");
+        assert_eq!(asked, [1.0, 4.0, 16.0]);
+        assert!(bytes.len() <= MAX_TILE_BYTES);
+        // One that never fits stops at 64 rather than looping.
+        let mut n = 0;
+        within_size(|_| {
+            n += 1;
+            Ok(vec![0; MAX_TILE_BYTES + 1])
+        })
+        .expect("tile");
+        assert_eq!(n, 4);
+        assert!(generalised(1.0).is_none() && generalised(4.0).is_some());
     }
 
     #[test]

@@ -225,7 +225,10 @@ pub(crate) async fn tile(
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
-    let min_zoom = state.config.tiles.events_min_zoom;
+    let zooms = (
+        state.config.tiles.events_min_zoom,
+        state.config.tiles.sensitive_min_zoom,
+    );
     let budget = state.config.limits.budget();
     let tile = u8::try_from(z).ok().and_then(|z| TileId::new(z, x, y).ok());
     let make = heavy(&state, move || {
@@ -243,7 +246,7 @@ pub(crate) async fn tile(
                 Kind::Grid => r.grid(tile, &snap, &budget)?,
                 Kind::Hotspots => r.hotspots(tile, &snap, &budget)?,
                 Kind::Heat => r.heat(tile, &snap, &budget)?,
-                _ => r.events(tile, &snap, min_zoom)?,
+                _ => r.events(tile, &snap, zooms)?,
             },
         };
         if gzipped {
