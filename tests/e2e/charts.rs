@@ -28,6 +28,13 @@ fn parse_number(text: &str, lang: &str) -> f64 {
         .unwrap_or_else(|_| panic!("'{text}' is not a {lang} number"))
 }
 
+/// An element's tooltip ("label: value"): its label and its number.
+fn tooltip<'a>(e: &'a Value, lang: &str) -> (&'a str, f64) {
+    let title = e["title"].as_str().expect("title");
+    let (label, v) = title.rsplit_once(": ").expect("label: value");
+    (label, parse_number(v, lang))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_category_chart_has_one_bar_per_category_of_the_api() {
     let q = "period=2024-Q1&source=crimes";
@@ -62,14 +69,7 @@ async fn a_category_chart_has_one_bar_per_category_of_the_api() {
         let bars = of_class(&svg, "bar");
         assert_eq!(bars.len(), rows.len());
         // Every bar's tooltip is "label: value", and the values are the API's.
-        let mut charted: Vec<i64> = bars
-            .iter()
-            .map(|b| {
-                let t = b["title"].as_str().expect("title");
-                let (_, v) = t.rsplit_once(": ").expect("label: value");
-                parse_number(v, lang) as i64
-            })
-            .collect();
+        let mut charted: Vec<i64> = bars.iter().map(|b| tooltip(b, lang).1 as i64).collect();
         let mut expected: Vec<i64> = rows.iter().map(|r| r.1).collect();
         charted.sort_unstable();
         expected.sort_unstable();
@@ -134,16 +134,7 @@ async fn a_viewer_area_chart_shows_no_count_the_viewer_cannot_read() {
     assert_eq!(bars.len() + hidden.len(), areas.len());
     assert_eq!(hidden.len(), suppressed);
     for b in &bars {
-        let v = parse_number(
-            b["title"]
-                .as_str()
-                .expect("title")
-                .rsplit_once(": ")
-                .expect("value")
-                .1,
-            "sv",
-        );
-        assert!(v >= 5.0, "{b}");
+        assert!(tooltip(b, "sv").1 >= 5.0, "{b}");
     }
     let values: Vec<&str> = of_class(&svg, "bar-value")
         .iter()
@@ -175,11 +166,8 @@ async fn a_viewer_area_chart_shows_no_count_the_viewer_cannot_read() {
         .iter()
         .filter_map(|r| r["rate_per_1000"].as_f64())
         .fold(0.0, f64::max);
-    let top = of_class(&rates, "bar")[0]["title"]
-        .as_str()
-        .expect("title")
-        .to_owned();
-    let v = parse_number(top.rsplit_once(": ").expect("value").1, "sv");
+    let top = of_class(&rates, "bar")[0];
+    let (_, v) = tooltip(top, "sv");
     assert!((v - highest).abs() / highest < 0.01, "{top} vs {highest}");
 }
 
@@ -202,16 +190,9 @@ async fn trend_and_matrix_charts_draw_the_api_series_and_cells() {
     let points = of_class(&svg, "point");
     assert_eq!(points.len(), series.len());
     for (p, s) in points.iter().zip(series) {
-        let (period, v) = p["title"]
-            .as_str()
-            .expect("title")
-            .rsplit_once(": ")
-            .expect("value");
+        let (period, v) = tooltip(p, "en");
         assert_eq!(period, s["period"].as_str().expect("period"));
-        assert_eq!(
-            parse_number(v, "en") as i64,
-            s["count"].as_i64().expect("count")
-        );
+        assert_eq!(v as i64, s["count"].as_i64().expect("count"));
     }
     assert_eq!(
         of_class(&svg, "trend").len(),
@@ -259,20 +240,7 @@ async fn trend_and_matrix_charts_draw_the_api_series_and_cells() {
     );
     let cells = of_class(&svg, "cell");
     assert_eq!(cells.len(), 7 * 24);
-    let total: f64 = cells
-        .iter()
-        .map(|c| {
-            parse_number(
-                c["title"]
-                    .as_str()
-                    .expect("title")
-                    .rsplit_once(": ")
-                    .expect("value")
-                    .1,
-                "sv",
-            )
-        })
-        .sum();
+    let total: f64 = cells.iter().map(|c| tooltip(c, "sv").1).sum();
     assert_eq!(total as i64, api["total"].as_i64().expect("total"));
     let first = cells[0]["title"].as_str().expect("title");
     assert!(first.starts_with("mån 00: "), "{first}");

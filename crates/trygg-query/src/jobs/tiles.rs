@@ -225,6 +225,15 @@ fn within_size(
     }
 }
 
+/// A published count as a tile property: `key` with the number, or `text_key`
+/// with its text ("<5") when suppressed.
+fn count_prop(c: Count, key: &'static str, text_key: &'static str) -> (&'static str, Value) {
+    match c {
+        Count::Value(v) => (key, Value::Int(i64::try_from(v).unwrap_or(i64::MAX))),
+        Count::Suppressed(_) => (text_key, Value::Text(c.text())),
+    }
+}
+
 /// The generalisation property, when there was any.
 fn generalised(factor: f64) -> Option<(&'static str, Value)> {
     (factor > 1.0).then_some(("generalised", Value::Float(factor)))
@@ -476,7 +485,7 @@ impl TileRequest {
         let system = field.study.system();
         let size = Self::size_props(system, cells.aggregated);
         for (cell, count) in field.study.cells().iter().zip(&field.counts) {
-            let Count::Value(n) = *count else { continue };
+            let Some(n) = count.value() else { continue };
             if n == 0 || !near(tile_box, cells.reach, cell.x, cell.y) {
                 continue;
             }
@@ -514,10 +523,7 @@ impl TileRequest {
             let mut props = vec![
                 ("cell_id", Value::Text(cell.cell_id.clone())),
                 ("class", Value::Int(i64::from(cell.class))),
-                match cell.count {
-                    Count::Value(n) => ("count", Value::Int(i64::try_from(n).unwrap_or(i64::MAX))),
-                    Count::Suppressed(_) => ("count_text", Value::Text(cell.count.text())),
-                },
+                count_prop(cell.count, "count", "count_text"),
             ];
             for (key, v) in [("gi_z", cell.gi_z), ("p", cell.p), ("p_fdr", cell.p_fdr)] {
                 if let Some(v) = v {
@@ -559,10 +565,7 @@ impl TileRequest {
                 let densest = field
                     .counts
                     .iter()
-                    .filter_map(|c| match c {
-                        Count::Value(v) => Some(*v),
-                        Count::Suppressed(_) => None,
-                    })
+                    .filter_map(|c| c.value())
                     .max()
                     .unwrap_or(0);
                 (densest as f64).max(1.0)
@@ -630,7 +633,7 @@ impl TileRequest {
         let mut raster = Raster::new(h / metres_per_px);
         let mut any = false;
         for (cell, count) in field.study.cells().iter().zip(&field.counts) {
-            let Count::Value(n) = *count else { continue };
+            let Some(n) = count.value() else { continue };
             if n == 0 || !near(tile_box, h + legend.cell_m, cell.x, cell.y) {
                 continue;
             }
@@ -884,10 +887,6 @@ impl crate::CountsRequest {
             },
         )?;
         let tolerance = tile.metres_per_pixel(REFERENCE_LAT);
-        let count = |c: Count, key: &'static str, text_key: &'static str| match c {
-            Count::Value(v) => (key, Value::Int(i64::try_from(v).unwrap_or(i64::MAX))),
-            Count::Suppressed(_) => (text_key, Value::Text(c.text())),
-        };
         within_size(|factor| {
             let mut layer = Layer::new("areas").map_err(encode_err)?;
             for row in result
@@ -905,9 +904,9 @@ impl crate::CountsRequest {
                 let mut props = vec![
                     ("area_code", Value::Text(row.area_code.clone())),
                     ("area_name", Value::Text(row.area_name.clone())),
-                    count(row.count, "count", "count_text"),
-                    count(row.previous_count, "previous_count", "previous_count_text"),
-                    count(
+                    count_prop(row.count, "count", "count_text"),
+                    count_prop(row.previous_count, "previous_count", "previous_count_text"),
+                    count_prop(
                         row.year_earlier_count,
                         "year_earlier_count",
                         "year_earlier_count_text",
