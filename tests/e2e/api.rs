@@ -824,32 +824,33 @@ pub(crate) fn multipart(source: &str, file: &Path) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// `POST /api/v1/admin/ingest` of a multipart body (from [`multipart`]) as `key`.
+pub(crate) async fn upload(
+    state: &AppState,
+    key: &str,
+    (ctype, body): &(String, Vec<u8>),
+) -> Answer {
+    call(
+        router(state.clone()),
+        "POST",
+        "/api/v1/admin/ingest",
+        Some(key),
+        Body::from(body.clone()),
+        &[("content-type", ctype)],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_uploaded_batch_is_visible_at_once_and_can_be_reverted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = store_copy(dir.path());
     let state = AppState::open(&path, config(&path)).expect("state");
     let before = state.live.current().view().len();
-    let (ctype, body) = multipart("police-events", &fixture("polisen-events-sample.json"));
-    let viewer = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ANALYST),
-        Body::from(body.clone()),
-        &[("content-type", &ctype)],
-    )
-    .await;
+    let form = multipart("police-events", &fixture("polisen-events-sample.json"));
+    let viewer = upload(&state, ANALYST, &form).await;
     assert_eq!(viewer.status, StatusCode::FORBIDDEN);
-    let a = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ADMIN),
-        Body::from(body.clone()),
-        &[("content-type", &ctype)],
-    )
-    .await;
+    let a = upload(&state, ADMIN, &form).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let report = a.json();
     assert_eq!(report["landed"], true);
@@ -861,15 +862,7 @@ async fn an_uploaded_batch_is_visible_at_once_and_can_be_reverted() {
         before as u64 + report["accepted"].as_u64().expect("n")
     );
     // Again: nothing new (idempotent), still a landed batch of duplicates.
-    let again = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ADMIN),
-        Body::from(body),
-        &[("content-type", &ctype)],
-    )
-    .await;
+    let again = upload(&state, ADMIN, &form).await;
     assert_eq!(again.json()["accepted"], 0);
     let batch = report["batch_id"].as_i64().expect("batch");
     let r = call(
@@ -895,16 +888,8 @@ async fn an_uploaded_batch_is_visible_at_once_and_can_be_reverted() {
     assert_eq!(twice.status, StatusCode::CONFLICT);
     // A file nothing can be read from: 422 and the store unchanged.
     let junk = crate::support::write(dir.path(), "junk.json", "this is not json");
-    let (ctype, body) = multipart("police-events", &junk);
-    let bad = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ADMIN),
-        Body::from(body),
-        &[("content-type", &ctype)],
-    )
-    .await;
+    let form = multipart("police-events", &junk);
+    let bad = upload(&state, ADMIN, &form).await;
     assert_eq!(
         bad.status,
         StatusCode::UNPROCESSABLE_ENTITY,

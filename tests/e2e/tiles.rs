@@ -10,7 +10,8 @@ use serde_json::Value;
 use trygg_server::{router, AppState};
 
 use crate::api::{
-    call, config, get, get_at, multipart, read_export, store_copy, Answer, ADMIN, ANALYST, VIEWER,
+    call, config, get, get_at, multipart, read_export, store_copy, upload, Answer, ADMIN, ANALYST,
+    VIEWER,
 };
 
 /// Tile pixel of a WGS 84 point (the slippy-map formulas, written here apart
@@ -326,16 +327,8 @@ async fn a_tile_changes_with_the_batch_that_lands_and_its_etag_with_it() {
         "more.csv",
         &trygg_benches::crimes_csv(2_000, 77, "tile-"),
     );
-    let (ctype, body) = multipart("crimes", &csv);
-    let up = call(
-        router(state.clone()),
-        "POST",
-        "/api/v1/admin/ingest",
-        Some(ADMIN),
-        Body::from(body),
-        &[("content-type", &ctype)],
-    )
-    .await;
+    let form = multipart("crimes", &csv);
+    let up = upload(&state, ADMIN, &form).await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.text());
     let after = call(
         router(state.clone()),
