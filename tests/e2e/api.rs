@@ -764,6 +764,55 @@ async fn etags_give_304_until_the_data_or_the_role_changes() {
     assert!(metrics.contains("trygg_snapshot_version "), "{metrics}");
 }
 
+/// Regression: a bbox in WGS 84 was matched as its SWEREF 99 TM envelope, so
+/// events up to ~100 m outside the box came back (the web map's "events in the
+/// view" export held points outside the view).
+#[tokio::test(flavor = "multi_thread")]
+async fn events_in_a_bbox_are_exactly_the_events_inside_it() {
+    let base = "/api/v1/events?from=2024-01-01&to=2024-06-30&limit=10000";
+    let all = get(base, Some(ANALYST)).await.json();
+    let coords = |v: &Value| -> Vec<(f64, f64)> {
+        v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            // A bbox keeps events placed at a point (not at an area's centre).
+            .filter(|e| {
+                matches!(
+                    e["precision"].as_str(),
+                    Some("exact" | "address" | "street")
+                )
+            })
+            .filter_map(|e| Some((e["lon"].as_f64()?, e["lat"].as_f64()?)))
+            .collect()
+    };
+    let everywhere = coords(&all);
+    // Boxes of a few hundred metres in the centre, edges not on round numbers.
+    for [w, s, e, n] in [
+        [18.05123, 59.31077, 18.08911, 59.32031],
+        [18.02, 59.33, 18.0713, 59.3421],
+        [17.99, 59.28, 18.1, 59.3],
+    ] {
+        let inside: Vec<(f64, f64)> = coords(
+            &get(&format!("{base}&bbox={w},{s},{e},{n}"), Some(ANALYST))
+                .await
+                .json(),
+        );
+        assert!(!inside.is_empty());
+        for (x, y) in &inside {
+            assert!(
+                (w..=e).contains(x) && (s..=n).contains(y),
+                "({x}, {y}) outside {w},{s},{e},{n}"
+            );
+        }
+        let want = everywhere
+            .iter()
+            .filter(|(x, y)| (w..=e).contains(x) && (s..=n).contains(y))
+            .count();
+        assert_eq!(inside.len(), want);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn events_page_by_cursor_hide_sensitive_categories_and_are_audited() {
     let base = "/api/v1/events?from=2024-03-01&to=2024-03-08";

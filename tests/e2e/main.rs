@@ -16,3 +16,4 @@ mod store_layout;
 mod support;
 mod tiles;
 mod transforms;
+mod web;

@@ -79,13 +79,7 @@ async fn grid_tiles_hold_the_api_counts_of_their_cells_at_their_positions() {
         // Every corner of the tile's square is within a pixel of the API's cell
         // corner (where it is not cut at the tile's buffered edge).
         let ring = f["geometry"]["coordinates"][0].as_array().expect("ring");
-        let g = &cell["geometry"];
-        let outer = if g["type"] == "MultiPolygon" {
-            &g["coordinates"][0][0]
-        } else {
-            &g["coordinates"][0]
-        };
-        let corners = outer.as_array().expect("api ring");
+        let corners = outer(&cell["geometry"]);
         for p in ring {
             let (px, py) = (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"));
             if px <= -64.0 || px >= 4160.0 || py <= -64.0 || py >= 4160.0 {
@@ -434,6 +428,20 @@ fn outer(g: &Value) -> &Vec<Value> {
 }
 
 /// Ray casting: whether (lon, lat) is inside a ring of [lon, lat] pairs.
+/// The outer rings of a GeoJSON Polygon or MultiPolygon.
+fn outer_rings(g: &Value) -> Vec<&Vec<Value>> {
+    if g["type"] == "MultiPolygon" {
+        g["coordinates"]
+            .as_array()
+            .expect("polygons")
+            .iter()
+            .map(|p| p[0].as_array().expect("ring"))
+            .collect()
+    } else {
+        vec![g["coordinates"][0].as_array().expect("ring")]
+    }
+}
+
 fn inside(ring: &[Value], lon: f64, lat: f64) -> bool {
     let pts: Vec<(f64, f64)> = ring
         .iter()
@@ -677,7 +685,7 @@ async fn heat_tiles_peak_over_the_densest_cell_and_are_clear_off_land() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn basemap_tiles_draw_land_water_outlines_and_labels_inside_their_areas() {
+async fn basemap_tiles_draw_land_water_area_polygons_outlines_and_labels_inside_their_areas() {
     let (z, x, y) = (12u32, 2253u32, 1204u32);
     let tile = decoded(&get(&format!("/tiles/basemap/{z}/{x}/{y}.mvt"), Some(VIEWER)).await);
     for layer in ["water", "land", "outlines", "labels"] {
@@ -703,22 +711,34 @@ async fn basemap_tiles_draw_land_water_outlines_and_labels_inside_their_areas() 
             c[0].as_f64().expect("x"),
             c[1].as_f64().expect("y"),
         );
-        let g = &areas[code]["geometry"];
-        let polygons: Vec<&Vec<Value>> = if g["type"] == "MultiPolygon" {
-            g["coordinates"]
-                .as_array()
-                .expect("polygons")
-                .iter()
-                .map(|p| p[0].as_array().expect("ring"))
-                .collect()
-        } else {
-            vec![g["coordinates"][0].as_array().expect("ring")]
-        };
         assert!(
-            polygons.iter().any(|r| inside(r, lon, lat)),
+            outer_rings(&areas[code]["geometry"])
+                .iter()
+                .any(|r| inside(r, lon, lat)),
             "{code}'s label is outside it"
         );
+        // The tile's own polygon of the area (what a click hits) holds the label too.
+        let (px, py) = (c[0].as_f64().expect("x"), c[1].as_f64().expect("y"));
+        let shape = tile["areas"]["features"]
+            .as_array()
+            .expect("areas")
+            .iter()
+            .find(|f| f["properties"]["code"] == code)
+            .unwrap_or_else(|| panic!("no polygon of {code}"));
+        assert!(
+            outer_rings(&shape["geometry"])
+                .iter()
+                .any(|r| inside(r, px, py)),
+            "{code}'s label is outside its tile polygon"
+        );
     }
+    let shaped: std::collections::HashSet<&str> = tile["areas"]["features"]
+        .as_array()
+        .expect("areas")
+        .iter()
+        .filter_map(|f| f["properties"]["code"].as_str())
+        .collect();
+    assert_eq!(shaped, outlined, "one polygon per outlined area");
     assert!(
         get("/tiles/basemap/12/2253/1204.mvt?layer=nope", Some(VIEWER))
             .await

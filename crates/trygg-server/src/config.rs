@@ -145,6 +145,18 @@ pub struct Config {
     pub limits: Limits,
     /// Map tiles.
     pub tiles: TileConfig,
+    /// The web map.
+    pub ui: UiConfig,
+}
+
+/// Web map settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// A MapLibre style URL (http or https) drawn under Trygg's layers instead
+    /// of Trygg's own basemap; the page's Content-Security-Policy allows its
+    /// origin. `None`: Trygg's own basemap, fully offline.
+    pub basemap_style: Option<String>,
 }
 
 /// Map tile settings.
@@ -182,6 +194,7 @@ impl Default for Config {
             policy: Policy::default(),
             limits: Limits::default(),
             tiles: TileConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }
@@ -286,6 +299,9 @@ impl Config {
                 "TRYGG_SENSITIVE_MIN_ZOOM" => {
                     self.tiles.sensitive_min_zoom = value(&key, &text)?;
                 }
+                "TRYGG_BASEMAP_STYLE" => {
+                    self.ui.basemap_style = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+                }
                 _ => {}
             }
         }
@@ -300,6 +316,14 @@ impl Config {
                 return Err(ConfigError::Value {
                     key: format!("keys.{}.sha256", k.name),
                     message: "must be 64 hex digits (sha256 of the key)".into(),
+                });
+            }
+        }
+        if let Some(url) = &self.ui.basemap_style {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Value {
+                    key: "ui.basemap_style".into(),
+                    message: format!("'{url}' is not an http(s) URL"),
                 });
             }
         }

@@ -166,9 +166,16 @@ impl EventsRequest {
             {
                 continue;
             }
-            if let Some([x0, y0, x1, y1]) = store_box {
+            if let (Some([x0, y0, x1, y1]), Some([w, s, e, n])) = (store_box, valid.bbox) {
+                // The SWEREF envelope holds the WGS 84 box and a little more
+                // (its edges are curves there): the envelope first, then the
+                // box itself, so that every event is inside what was asked.
                 let (x, y) = view.xy(i);
                 if !view.precision(i).is_point() || x < x0 || x > x1 || y < y0 || y > y1 {
+                    continue;
+                }
+                let [lon, lat] = proj.lon_lat(x, y)?;
+                if lon < w || lon > e || lat < s || lat > n {
                     continue;
                 }
             }

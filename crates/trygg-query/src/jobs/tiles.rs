@@ -785,9 +785,10 @@ impl BasemapRequest {
         })
     }
 
-    /// The `basemap` tile: layers `water`, `land` (polygons), `outlines`
-    /// (the area layer's boundaries, lines) and `labels` (a point inside each
-    /// area with its name; only in the tile that holds it).
+    /// The `basemap` tile: layers `water`, `land` (polygons), `areas` (the
+    /// area layer's polygons with `code` and `name`: what a click on the map
+    /// hits), `outlines` (their boundaries, lines) and `labels` (a point inside
+    /// each area with its name; only in the tile that holds it).
     pub fn tile(&self, tile: TileId, snap: &Snapshot) -> Result<Vec<u8>, QueryError> {
         let name = self.layer.as_deref().unwrap_or("stadsdel");
         let areas = &snap.layer(name, "layer")?.areas;
@@ -816,19 +817,20 @@ impl BasemapRequest {
             };
             fill("water", &mut water.iter())?;
             fill("land", &mut land.iter().map(|a| &a.geometry))?;
+            let mut shapes = Layer::new("areas").map_err(encode_err)?;
             let mut outlines = Layer::new("outlines").map_err(encode_err)?;
             let mut labels = Layer::new("labels").map_err(encode_err)?;
             for area in areas.iter().filter(|a| meets(&a.geometry, tile_box)) {
-                let lines: Vec<Vec<(f64, f64)>> =
-                    polygons_px(tile, &proj, &area.geometry, tolerance * factor)?
-                        .into_iter()
-                        .flatten()
-                        .collect();
+                let polygons = polygons_px(tile, &proj, &area.geometry, tolerance * factor)?;
+                let lines: Vec<Vec<(f64, f64)>> = polygons.iter().flatten().cloned().collect();
                 let mut props = vec![
                     ("code", Value::Text(area.code.clone())),
                     ("name", Value::Text(area.name.clone())),
                 ];
                 props.extend(generalised(factor));
+                shapes
+                    .add(&Shape::Polygons(polygons), &props)
+                    .map_err(encode_err)?;
                 outlines
                     .add(&Shape::Lines(lines), &props)
                     .map_err(encode_err)?;
@@ -853,6 +855,7 @@ impl BasemapRequest {
                         .map_err(encode_err)?;
                 }
             }
+            out.extend(shapes.encode());
             out.extend(outlines.encode());
             out.extend(labels.encode());
             Ok(out)

@@ -57,7 +57,7 @@ pub(crate) async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
 }
 
-/// `GET /`: what is served here.
+/// `GET /api` (and `/` in a binary built without the web map): what is served here.
 pub(crate) async fn home(State(state): State<AppState>) -> Html<String> {
     let snap = state.live.current();
     let d = snap.data();
@@ -74,6 +74,13 @@ pub(crate) async fn home(State(state): State<AppState>) -> Html<String> {
         banner = banner,
         events = snap.view().len(),
         version = d.version,
+        map = if super::web::ASSETS.is_empty() {
+            "This binary was built without the web map (<code>web/dist</code>): \
+             <code>./dev demo</code> builds it, or <code>npm ci &amp;&amp; npm run build</code> \
+             in <code>web/</code> before <code>cargo build</code>."
+        } else {
+            "<a href=\"/\">Kartan / the map</a>."
+        },
     ))
 }
 
@@ -125,11 +132,27 @@ pub(crate) async fn meta(
             "extent_wgs84": extent,
             "formats": Format::NAMES,
             "viewer_threshold": state.config.policy.viewer_threshold,
+            "basemap_style": state.config.ui.basemap_style,
+            "labels": labels(),
+            "events_min_zoom": state.config.tiles.events_min_zoom,
         }))
         .map_err(ApiError::internal)
     })
     .await?;
     Ok(respond(body, Format::Json, "meta", Some(&tag)))
+}
+
+/// The names of sources and categories in each language, as the charts and
+/// the report write them (one list: the web map shows these).
+fn labels() -> Value {
+    use trygg_query::charts::{category_name, source_name, Lang};
+    let of = |lang: Lang| {
+        json!({
+            "sources": Source::ALL.iter().map(|s| (s.as_str().to_owned(), Value::from(source_name(s.as_str(), lang)))).collect::<serde_json::Map<String, Value>>(),
+            "categories": NormCategory::ALL.iter().map(|c| (c.as_str().to_owned(), Value::from(category_name(c.as_str(), lang)))).collect::<serde_json::Map<String, Value>>(),
+        })
+    };
+    json!({"sv": of(Lang::Sv), "en": of(Lang::En)})
 }
 
 /// `GET /api/v1/layers`.

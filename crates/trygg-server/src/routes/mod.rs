@@ -7,6 +7,7 @@ mod events;
 mod meta;
 mod query;
 mod tiles;
+mod web;
 
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/ingest", post(admin::ingest))
         .layer(DefaultBodyLimit::max(limits.upload_bytes));
     Router::new()
-        .route("/", get(meta::home))
+        .route("/", get(web::index))
+        .route("/app/{*file}", get(web::app))
+        .route("/api", get(meta::home))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
@@ -135,6 +138,24 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 /// The caller of a request (401 without a valid key where keys are required).
 pub(crate) fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     crate::auth::caller(&state.config, headers)
+}
+
+/// Whether the request accepts a gzip-encoded answer.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut bits = part.split(';');
+            let coding = bits.next().unwrap_or("").trim();
+            let q = bits
+                .find_map(|b| b.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
+        })
 }
 
 /// A strong ETag of (data version, what was asked, by which role).

@@ -17,7 +17,7 @@ use trygg_query::jobs::tiles::{BasemapRequest, HeatLegend, TileRequest, TILE_ARE
 use trygg_query::{CountsRequest, Job, Role};
 use trygg_tiles::{TileId, MAX_ZOOM};
 
-use super::{cached, caller, etag, heavy, not_modified};
+use super::{accepts_gzip, cached, caller, etag, heavy, not_modified};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::params::from_query;
@@ -134,24 +134,6 @@ impl Asked {
 fn number<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
     text.parse()
         .map_err(|_| ApiError::invalid(field, format!("'{text}' is not a tile number")))
-}
-
-/// Whether the client takes gzip (`Accept-Encoding`, q > 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|part| {
-            let mut bits = part.split(';');
-            let coding = bits.next().unwrap_or("").trim();
-            let q = bits
-                .find_map(|b| b.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
-        })
 }
 
 fn gzip(body: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -330,6 +312,7 @@ pub(crate) async fn tilejson(
             json!([
                 {"id": "water", "fields": {"generalised": "Number"}},
                 {"id": "land", "fields": {"generalised": "Number"}},
+                {"id": "areas", "fields": {"code": "String", "name": "String"}},
                 {"id": "outlines", "fields": {"code": "String", "name": "String"}},
                 {"id": "labels", "fields": {"code": "String", "name": "String"}}
             ]),
