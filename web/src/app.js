@@ -280,7 +280,7 @@ function legend() {
   const items = [el("h2", {}, tt("legend"))];
   items.push(el("p", { class: "period" }, `${tt("shown")}: ${formatRange(state.lang, S.range(state, lastDay))}. ${selectionText()}.`));
   if (state.compare) items.push(el("p", { class: "period" }, `${tt("compared")}: ${formatRange(state.lang, S.compareRange(state, lastDay))}.`));
-  const perYear = (state.lang === "en" ? " per year" : " per år");
+  const perYear = ` ${tt("perYear")}`;
   const q = queries();
   if (state.compare === "change") {
     items.push(el("section", { "data-layer": "change" }, el("h3", {}, tt("compare:change")), el("p", {}, tt("changeLegend")),
@@ -396,19 +396,22 @@ function chartFigure(name, title, query) {
   return fig;
 }
 
-async function surveyVsIncidents(code) {
-  const survey = await getJson(`/api/v1/query/survey?layer=${encodeURIComponent(state.division)}`);
-  const rounds = [...new Set((survey.estimates ?? []).map((e) => e.round))].sort();
+/** The area's survey share beside its incident rate, for the latest survey round (`vs_incidents`). */
+async function surveyVsIncidents(name) {
+  const layer = encodeURIComponent(state.division);
+  const survey = await getJson(`/api/v1/query/survey?layer=${layer}`);
+  const rounds = [...new Set(survey.estimates.map((e) => e.round))].sort();
   if (!rounds.length) return null;
+  const round = rounds[rounds.length - 1];
   const [from, to] = S.range(state, lastDay);
-  const vs = await getJson(`/api/v1/query/survey?layer=${encodeURIComponent(state.division)}&vs_incidents=${encodeURIComponent(`${rounds[rounds.length - 1]}:${from}..${to}`)}`);
-  const row = (vs.vs_incidents?.rows ?? vs.vs_incidents ?? []).find?.((r) => r.area_code === code);
+  const vs = (await getJson(`/api/v1/query/survey?layer=${layer}&vs_incidents=${encodeURIComponent(`${round}:${from}..${to}`)}`)).vs_incidents;
+  const row = vs?.areas.find((r) => r.area === name);
   if (!row) return null;
   const n = (v, d) => formatNumber(state.lang, v, d);
-  return el("section", { id: "survey-vs" }, el("h3", {}, `${tt("surveyVsIncidents")} (${rounds[rounds.length - 1]})`),
+  return el("section", { id: "survey-vs" }, el("h3", {}, `${tt("surveyVsIncidents")} (${round})`),
     el("table", {}, el("tbody", {},
-      el("tr", {}, el("th", { scope: "row" }, tt("surveyShare")), el("td", { class: "num" }, n(row.share ?? row.estimate, 3))),
-      el("tr", {}, el("th", { scope: "row" }, tt("incidentRate")), el("td", { class: "num" }, n(row.rate_per_1000 ?? row.incident_rate, 1))))));
+      el("tr", { "data-row": "share" }, el("th", { scope: "row" }, tt("surveyShare")), el("td", { class: "num" }, n(row.share, 3))),
+      el("tr", { "data-row": "rate" }, el("th", { scope: "row" }, tt("incidentRate")), el("td", { class: "num" }, n(row.rate_per_1000, 1))))));
 }
 
 async function areaPanel() {
@@ -457,7 +460,7 @@ async function areaPanel() {
   ];
   body.replaceChildren(close, el("h2", { id: "area-name" }, row.area_name), el("p", {}, formatRange(state.lang, [from, to])), numbersTable(row),
     exportButtons(tt("exportArea"), ["csv", "excel", "xlsx"], (f) => `/api/v1/query/trend?${trendQuery}&format=${f}`), ...figures);
-  surveyVsIncidents(state.area).then((s) => s && shown.area === key && body.append(s)).catch(() => {});
+  surveyVsIncidents(row.area_name).then((s) => s && shown.area === key && body.append(s)).catch(() => {});
 }
 
 // ---- drawing ----

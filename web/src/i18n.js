@@ -2,6 +2,17 @@
 // dates formatted per language. Names of sources and categories come from the
 // server (`/api/v1/meta` `labels`), the same names the charts and report use.
 
+/** File formats are written the same in both languages. */
+const FORMATS = {
+  "format:csv": "CSV",
+  "format:excel": "Excel (CSV)",
+  "format:xlsx": "XLSX",
+  "format:geojson": "GeoJSON",
+  "format:gpkg": "GeoPackage",
+  "format:svg": "SVG",
+  "format:png": "PNG",
+};
+
 export const TEXTS = {
   sv: {
     title: "Trygg – lokal lägesbild",
@@ -104,19 +115,14 @@ export const TEXTS = {
     surveyVsIncidents: "Trygghetsmätning mot incidenter",
     surveyShare: "Andel otrygga",
     incidentRate: "Incidenter per 1 000",
+    perYear: "per år",
     export: "Exportera",
     exportView: "Vyns statistik per område",
     exportEvents: "Händelser i vyn",
     exportHotspots: "Hot spots i vyn",
     exportArea: "Områdets tidsserie",
     exportChart: "Diagram",
-    "format:csv": "CSV",
-    "format:excel": "Excel (CSV)",
-    "format:xlsx": "XLSX",
-    "format:geojson": "GeoJSON",
-    "format:gpkg": "GeoPackage",
-    "format:svg": "SVG",
-    "format:png": "PNG",
+    ...FORMATS,
     reports: "Veckorapporter",
     noReports: "Inga veckorapporter ännu.",
     login: "Logga in",
@@ -235,19 +241,14 @@ export const TEXTS = {
     surveyVsIncidents: "Safety survey vs incidents",
     surveyShare: "Share unsafe",
     incidentRate: "Incidents per 1,000",
+    perYear: "per year",
     export: "Export",
     exportView: "The view's statistics per area",
     exportEvents: "Events in the view",
     exportHotspots: "Hotspots in the view",
     exportArea: "The area's time series",
     exportChart: "Chart",
-    "format:csv": "CSV",
-    "format:excel": "Excel (CSV)",
-    "format:xlsx": "XLSX",
-    "format:geojson": "GeoJSON",
-    "format:gpkg": "GeoPackage",
-    "format:svg": "SVG",
-    "format:png": "PNG",
+    ...FORMATS,
     reports: "Weekly reports",
     noReports: "No weekly reports yet.",
     login: "Log in",

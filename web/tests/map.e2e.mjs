@@ -281,6 +281,14 @@ describe("the web map", () => {
     for (const chart of ["trend", "categories", "matrix"]) {
       await page.waitForFunction((c) => document.querySelector(`img[data-chart=${c}]`)?.naturalWidth > 0, chart);
     }
+    // Survey vs incidents: the latest round's share and the period's rate, as the API gives them.
+    await page.locator("#survey-vs").waitFor();
+    const survey = await (await api("/api/v1/query/survey?layer=stadsdel")).json();
+    const round = [...new Set(survey.estimates.map((e) => e.round))].sort().pop();
+    const vs = await (await api(`/api/v1/query/survey?layer=stadsdel&vs_incidents=${round}:2024-01-01..2024-06-30`)).json();
+    const paired = vs.vs_incidents.areas.find((a) => a.area === row.area_name);
+    assert.equal(await page.locator("#survey-vs tr[data-row=share] td").textContent(), formatNumber("sv", paired.share, 3));
+    assert.equal(await page.locator("#survey-vs tr[data-row=rate] td").textContent(), formatNumber("sv", paired.rate_per_1000, 1));
     await shot(page, "05-area");
     // A chart downloads as PNG.
     const [png] = await Promise.all([page.waitForEvent("download"), page.locator("figure:has(img[data-chart=trend]) button[data-format=png]").click()]);

@@ -4,10 +4,10 @@
 //! ETag. A binary built without `web/dist` serves the API page at `/` instead.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::accepts_gzip;
+use super::{accepts_gzip, not_modified};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -62,16 +62,11 @@ fn media_type(path: &str) -> &'static str {
 
 /// An asset's response (304 when the browser holds it).
 fn serve(state: &AppState, asset: &Asset, headers: &HeaderMap) -> Response {
-    let held = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag));
+    if let Some(r) = not_modified(state, headers, asset.etag) {
+        return r;
+    }
     let gzip = asset.gzip.filter(|_| accepts_gzip(headers));
-    let mut r = if held {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        gzip.unwrap_or(asset.body).into_response()
-    };
+    let mut r = gzip.unwrap_or(asset.body).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -84,7 +79,7 @@ fn serve(state: &AppState, asset: &Asset, headers: &HeaderMap) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if gzip.is_some() && !held {
+    if gzip.is_some() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     if asset.path.ends_with(".html") {
