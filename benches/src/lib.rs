@@ -190,6 +190,31 @@ pub fn remove_work_copy(work: &std::path::Path) {
     let _ = std::fs::remove_file(trygg_store::view_file_path(work));
 }
 
+/// A demo store of `years` years to 2024-06-30 at `scale` (1.0: Stockholm's
+/// volumes) under `target/bench-data/`, generated and ingested once (as
+/// `trygg demo` does) and then reused.
+pub fn demo_store(years: u32, scale: f64) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../target/bench-data/demo-{years}y-{scale}"));
+    let path = dir.join("trygg.gpkg");
+    if path.exists() {
+        return path;
+    }
+    let params = trygg_demo::DemoParams {
+        seed: 2_023_196,
+        years,
+        scale,
+        end: chrono::NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+    };
+    let data = dir.join("demo-data");
+    let manifest = trygg_demo::generate(&params, &data, &mut |_| {}).expect("generate");
+    let mut store = trygg_ingest::setup::begin_store(&path, true).expect("store");
+    trygg_demo::load::fill(&mut store, &data, &manifest, &mut |_, _| {}, &mut |_, _| {})
+        .expect("ingest");
+    store.persist().expect("persist").load_view().expect("view");
+    path
+}
+
 /// The benchmark store of `n` synthetic crime events under `target/bench-data/`
 /// (built once through the normal ingest, 1M rows a batch, then reused).
 pub fn bench_store(n: u32) -> std::path::PathBuf {

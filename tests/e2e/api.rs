@@ -147,6 +147,19 @@ pub(crate) async fn get(uri: &str, key: Option<&str>) -> Answer {
     call(app(), "GET", uri, key, Body::empty(), &[]).await
 }
 
+/// A POST of a JSON body through the shared router.
+pub(crate) async fn post(uri: &str, key: Option<&str>, body: &str) -> Answer {
+    call(
+        app(),
+        "POST",
+        uri,
+        key,
+        Body::from(body.to_owned()),
+        &[("content-type", "application/json")],
+    )
+    .await
+}
+
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -210,6 +223,7 @@ async fn every_endpoint_answers_each_role_as_its_rights_say() {
         ("GET", COUNTS, "", Role::Viewer),
         ("GET", "/api/v1/query/table?from=2024-01-01&to=2024-03-31&window=month&layer=stadsdelsomrade_2023", "", Role::Viewer),
         ("POST", "/api/v1/query/polygon", polygon, Role::Viewer),
+        ("POST", "/api/v1/charts/trend.svg", polygon, Role::Viewer),
         ("GET", "/api/v1/query/hotspots?from=2024-01-01&to=2024-03-31&grid=500", "", Role::Viewer),
         ("GET", "/api/v1/query/emerging?slices=10&grid=1000", "", Role::Viewer),
         ("GET", "/api/v1/query/change?from=2024-04-01&to=2024-06-30&before_from=2024-01-01&before_to=2024-03-31&grid=1000", "", Role::Viewer),

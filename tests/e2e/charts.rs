@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::api::{get, read_export, ANALYST, VIEWER};
+use crate::api::{get, post, read_export, ANALYST, VIEWER};
 
 /// The SVG's elements of a class.
 fn of_class<'a>(svg: &'a Value, class: &str) -> Vec<&'a Value> {
@@ -244,6 +244,77 @@ async fn trend_and_matrix_charts_draw_the_api_series_and_cells() {
     assert_eq!(total as i64, api["total"].as_i64().expect("total"));
     let first = cells[0]["title"].as_str().expect("title");
     assert!(first.starts_with("mån 00: "), "{first}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drawn_polygons_charts_draw_its_own_numbers() {
+    let drawn = r#"{"geometry":{"type":"Polygon","coordinates":[[[18.03,59.30],[18.10,59.30],[18.10,59.35],[18.03,59.35],[18.03,59.30]]]},"period":"2024-01-01..2024-06-30","window":"month"}"#;
+    let api = post("/api/v1/query/polygon", Some(ANALYST), drawn)
+        .await
+        .json();
+    // The series, point for point.
+    let svg = read_export(
+        "svg",
+        &post("/api/v1/charts/trend.svg?lang=en", Some(ANALYST), drawn)
+            .await
+            .body,
+    );
+    let series = api["series"]["series"].as_array().expect("series");
+    let points = of_class(&svg, "point");
+    assert_eq!(points.len(), series.len());
+    for (p, s) in points.iter().zip(series) {
+        let (period, v) = tooltip(p, "en");
+        assert_eq!(period, s["period"].as_str().expect("period"));
+        assert_eq!(v as i64, s["count"].as_i64().expect("count"));
+    }
+    let title = of_class(&svg, "title")[0]["text"].as_str().expect("title");
+    assert!(title.ends_with("drawn area"), "{title}");
+    // The matrix's cells add up to the polygon's matrix total; the categories
+    // to its count (nothing suppressed for an analyst).
+    let sum = |chart: &'static str, class: &'static str| async move {
+        let svg = read_export("svg", &post(chart, Some(ANALYST), drawn).await.body);
+        of_class(&svg, class)
+            .iter()
+            .map(|c| tooltip(c, "sv").1)
+            .sum::<f64>() as i64
+    };
+    assert_eq!(
+        sum("/api/v1/charts/matrix.svg", "cell").await,
+        api["matrix"]["total"].as_i64().expect("total")
+    );
+    assert_eq!(
+        sum("/api/v1/charts/categories.svg", "bar").await,
+        api["stats"]["rows"][0]["count"].as_i64().expect("count")
+    );
+    // A viewer's chart shows no count below 5.
+    let by_category = drawn.replace("\"window\"", "\"by_category\":true,\"window\"");
+    let rows = post("/api/v1/query/polygon", Some(VIEWER), &by_category)
+        .await
+        .json()["stats"]["rows"]
+        .clone();
+    let suppressed = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["category"].is_string() && r["count"].is_string())
+        .count();
+    let viewer = post("/api/v1/charts/categories.svg", Some(VIEWER), drawn).await;
+    let svg = read_export("svg", &viewer.body);
+    assert_eq!(of_class(&svg, "bar suppressed").len(), suppressed);
+    for bar in of_class(&svg, "bar") {
+        assert!(tooltip(bar, "sv").1 >= 5.0, "{bar}");
+    }
+    // Survey is per area: no drawn survey chart, and a bad parameter is named.
+    let survey = post("/api/v1/charts/survey.svg", Some(ANALYST), drawn).await;
+    assert_eq!(survey.status, 400);
+    assert_eq!(survey.error_field().as_deref(), Some("chart"));
+    let bad = post(
+        "/api/v1/charts/trend.svg?measure=rate",
+        Some(ANALYST),
+        drawn,
+    )
+    .await;
+    assert_eq!(bad.error_field().as_deref(), Some("measure"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

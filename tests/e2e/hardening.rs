@@ -791,6 +791,11 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
              ALTER TABLE events DROP COLUMN time_precision;
              DROP TABLE audit_log;
              DELETE FROM gpkg_contents WHERE table_name = 'audit_log';
+             DROP TABLE event_history;
+             DROP TABLE police_polls;
+             DELETE FROM gpkg_contents WHERE table_name IN ('event_history', 'police_polls');
+             ALTER TABLE ingest_batches DROP COLUMN updated;
+             ALTER TABLE ingest_files DROP COLUMN updated;
              UPDATE trygg_meta SET value = '1' WHERE key = 'schema_version';",
         )
         .expect("downgrade");
@@ -801,7 +806,7 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
         &store,
         "SELECT value FROM trygg_meta WHERE key = 'schema_version'",
     );
-    assert_eq!(version, "3", "migrated through every version");
+    assert_eq!(version, "4", "migrated through every version");
     assert_eq!(count_events(&store), 0);
     // Version 3's audit log came with it, append-only.
     let conn = rusqlite::Connection::open(&store).expect("open");
@@ -811,4 +816,9 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
     )
     .expect("the audit log takes rows");
     assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+    // Version 4's history of revisions came with it.
+    let history: i64 = conn
+        .query_row("SELECT count(*) FROM event_history", [], |r| r.get(0))
+        .expect("the history table");
+    assert_eq!(history, 0);
 }

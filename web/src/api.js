@@ -48,12 +48,17 @@ export async function getJson(path) {
 
 /** POST a JSON body, JSON answer. */
 export async function postJson(path, body) {
-  return (await call(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).json();
+  return (await call(path, postInit(body))).json();
 }
 
-/** An object URL for an image answer (charts need the key too, so no plain <img src>). */
-export async function imageUrl(path) {
-  return URL.createObjectURL(await (await call(path)).blob());
+/** The fetch options of a JSON POST of `body`, or of a GET without one. */
+function postInit(body) {
+  return body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {};
+}
+
+/** An object URL for an image answer, GET or POST of `body` (charts need the key too, so no plain <img src>). */
+export async function imageUrl(path, body) {
+  return URL.createObjectURL(await (await call(path, postInit(body))).blob());
 }
 
 /** The file name of a download from its Content-Disposition, or `fallback`. */
@@ -64,8 +69,7 @@ export function fileName(disposition, fallback) {
 
 /** Downloads an answer as a file (GET, or POST with a JSON body). */
 export async function download(path, fallback, body) {
-  const init = body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {};
-  const r = await call(path, init);
+  const r = await call(path, postInit(body));
   const url = URL.createObjectURL(await r.blob());
   const a = document.createElement("a");
   a.href = url;

@@ -29,7 +29,7 @@ let playing = null;
 let drawing = null; // corners while drawing
 let heatLegend = null;
 const shown = {}; // what each async panel last showed (a key), so it is not fetched twice
-const labels = new Map(); // area code → its HTML label marker
+const labels = new WeakMap(); // map → (area code → its HTML label marker)
 const ready = new WeakSet(); // maps whose style has loaded once (sources can be changed)
 
 const tt = (key, vars) => t(state.lang, key, vars);
@@ -81,6 +81,7 @@ function makeMap(container, q, view) {
     fadeDuration: 0,
   });
   m.once("load", () => ready.add(m));
+  m.on("idle", () => updateLabels(m));
   m.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   m.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   if (meta?.basemap_style) {
@@ -173,25 +174,26 @@ function updateDrawn() {
   if (src) src.setData({ type: "FeatureCollection", features });
 }
 
-/** Area names as HTML labels (no glyph server needed), from the basemap tiles' `labels` layer. */
-function updateLabels() {
-  if (!map) return;
+/** Area names on map `m` as HTML labels (no glyph server needed), from the basemap tiles' `labels` layer. */
+function updateLabels(m) {
+  if (!labels.has(m)) labels.set(m, new Map());
+  const placed = labels.get(m);
   const seen = new Set();
-  if (map.getZoom() >= 10.5) {
-    for (const f of map.querySourceFeatures("basemap", { sourceLayer: "labels" })) {
+  if (m.getZoom() >= 10.5) {
+    for (const f of m.querySourceFeatures("basemap", { sourceLayer: "labels" })) {
       const code = f.properties.code;
       if (seen.has(code)) continue;
       seen.add(code);
-      if (!labels.has(code)) {
+      if (!placed.has(code)) {
         const div = el("div", { class: "area-label", "aria-hidden": "true" }, f.properties.name);
-        labels.set(code, new maplibregl.Marker({ element: div }).setLngLat(f.geometry.coordinates).addTo(map));
+        placed.set(code, new maplibregl.Marker({ element: div }).setLngLat(f.geometry.coordinates).addTo(m));
       }
     }
   }
-  for (const [code, marker] of labels) {
+  for (const [code, marker] of placed) {
     if (!seen.has(code)) {
       marker.remove();
-      labels.delete(code);
+      placed.delete(code);
     }
   }
 }
@@ -359,11 +361,19 @@ async function loadReports() {
   reports();
 }
 
+/** The report's files, in the order offered, with the format name shown. */
+const REPORT_FILES = [["report.html", "html"], ["report.pdf", "pdf"], ["areas.xlsx", "xlsx"], ["areas.csv", "csv"], ["report.json", "json"]];
+
 function reports() {
-  const items = reportList;
   const list = $("reports").querySelector("ul");
-  list.replaceChildren(...(items.length
-    ? items.map((r) => el("li", {}, el("a", { href: r.href ?? `/api/v1/reports/${r.week}` }, r.week)))
+  list.replaceChildren(...(reportList.length
+    ? reportList.map((r) => {
+        const files = new Map(r.files.map((f) => [f.name, f.href]));
+        const week = r.week.replace(/^(\d{4})-W0?(\d+)$/, "$2, $1");
+        return el("li", { "data-week": r.week }, `${tt("reportWeek", { week })} (${formatRange(state.lang, [r.from, r.to])}) `,
+          ...REPORT_FILES.filter(([name]) => files.has(name)).map(([name, format]) =>
+            el("button", { type: "button", class: "export", "data-file": name, onclick: () => download(files.get(name), `${r.week}-${name}`).catch(showError) }, tt(`format:${format}`))));
+      })
     : [el("li", { class: "help" }, tt("noReports"))]));
 }
 
@@ -388,11 +398,12 @@ function numbersTable(row) {
       tr("yearEarlier", n(row.year_earlier_count), n(row.ratio_vs_year_earlier, 2), significance(row.p_vs_year_earlier))));
 }
 
-function chartFigure(name, title, query) {
+/** A chart with its downloads: a GET with `query`, or (a drawn polygon) a POST of `body`. */
+function chartFigure(name, title, query, body) {
   const img = el("img", { alt: title, "data-chart": name });
   const fig = el("figure", {}, img, el("figcaption", {}, title, " ",
-    ...["svg", "png"].map((f) => el("button", { type: "button", class: "export", "data-format": f, onclick: () => download(`/api/v1/charts/${name}.${f}?${query}`, `${name}.${f}`).catch(showError) }, tt(`format:${f}`)))));
-  imageUrl(`/api/v1/charts/${name}.svg?${query}`).then((url) => { img.src = url; }).catch(() => fig.remove());
+    ...["svg", "png"].map((f) => el("button", { type: "button", class: "export", "data-format": f, onclick: () => download(`/api/v1/charts/${name}.${f}?${query}`, `${name}.${f}`, body).catch(showError) }, tt(`format:${f}`)))));
+  imageUrl(`/api/v1/charts/${name}.svg?${query}`, body).then((url) => { img.src = url; }).catch(() => fig.remove());
   return fig;
 }
 
@@ -432,12 +443,17 @@ async function areaPanel() {
     const request = S.polygonRequest(state, lastDay);
     const result = await postJson("/api/v1/query/polygon", request);
     if (shown.area !== key) return;
-    const row = result.stats.rows[0];
+    const row = result.stats.rows.find((r) => !r.category);
     const n = (v) => formatNumber(state.lang, v);
     const series = el("table", { id: "polygon-series" }, el("caption", {}, tt("trendChart")),
       el("tbody", {}, ...result.series.series.map((p) => el("tr", {}, el("th", { scope: "row" }, p.period), el("td", { class: "num" }, n(p.count))))));
+    const lang = `lang=${state.lang}`;
     body.replaceChildren(close, el("h2", { id: "area-name" }, tt("drawnArea")), el("p", {}, formatRange(state.lang, [from, to])), numbersTable(row), series,
-      exportButtons(tt("exportArea"), ["csv", "excel", "xlsx", "geojson"], (f) => `/api/v1/query/polygon?format=${f}`, request));
+      exportButtons(tt("exportArea"), ["csv", "excel", "xlsx", "geojson"], (f) => `/api/v1/query/polygon?format=${f}`, request),
+      chartFigure("trend", tt("trendChart"), lang, request),
+      chartFigure("categories", tt("categoriesChart"), lang, request),
+      chartFigure("matrix", tt("matrixChart"), lang, request),
+      el("p", {}, tt("drawnNoSurvey")));
     return;
   }
   const counts = await getJson(`/api/v1/query/counts?${S.countsQuery(state, lastDay)}`);
@@ -593,7 +609,6 @@ async function start() {
     exportsPanel();
     updateHeatLegend().catch(showError);
   });
-  map.on("idle", updateLabels);
   map.on("click", (e) => {
     if (drawing) {
       drawing.push([e.lngLat.lng, e.lngLat.lat]);

@@ -11,6 +11,9 @@ const FORMATS = {
   "format:gpkg": "GeoPackage",
   "format:svg": "SVG",
   "format:png": "PNG",
+  "format:html": "HTML",
+  "format:pdf": "PDF",
+  "format:json": "JSON",
 };
 
 export const TEXTS = {
@@ -93,6 +96,7 @@ export const TEXTS = {
     "transition:hot_to_cold": "från het till kall",
     area: "Område",
     drawnArea: "Ritat område",
+    drawnNoSurvey: "Trygghetsmätningen redovisas per område, inte för ritade områden.",
     count: "Antal",
     rate: "Per 1 000 invånare",
     population: "Befolkning",
@@ -125,6 +129,7 @@ export const TEXTS = {
     ...FORMATS,
     reports: "Veckorapporter",
     noReports: "Inga veckorapporter ännu.",
+    reportWeek: "Vecka {week}",
     login: "Logga in",
     loginHelp: "Servern kräver en API-nyckel. Nyckeln sparas bara i den här fliken.",
     apiKey: "API-nyckel",
@@ -219,6 +224,7 @@ export const TEXTS = {
     "transition:hot_to_cold": "hot to cold",
     area: "Area",
     drawnArea: "Drawn area",
+    drawnNoSurvey: "The safety survey is reported per area, not for drawn areas.",
     count: "Count",
     rate: "Per 1,000 residents",
     population: "Population",
@@ -251,6 +257,7 @@ export const TEXTS = {
     ...FORMATS,
     reports: "Weekly reports",
     noReports: "No weekly reports yet.",
+    reportWeek: "Week {week}",
     login: "Log in",
     loginHelp: "The server needs an API key. The key is kept in this tab only.",
     apiKey: "API key",

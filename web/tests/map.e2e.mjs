@@ -28,17 +28,30 @@ let base;
 let browser;
 const speed = {};
 
+/** The ISO week of a date, e.g. "2026-W48": the week of its Thursday. */
+function isoWeek(date) {
+  const thursday = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  thursday.setUTCDate(thursday.getUTCDate() + 3 - ((thursday.getUTCDay() + 6) % 7));
+  const year = thursday.getUTCFullYear();
+  const week = 1 + Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * 86_400_000));
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+
 async function startServer() {
   dir = mkdtempSync(join(tmpdir(), "trygg-e2e-"));
   const store = join(dir, "demo/trygg.gpkg");
   const made = spawnSync(BIN, ["demo", "--store", store, "--years", "2", "--scale", "0.05", "--end", "2024-06-30", "--no-serve"], { encoding: "utf8" });
   assert.equal(made.status, 0, made.stderr);
   const config = join(dir, "trygg.toml");
+  // The weekly report on its schedule, from two weeks back: the server makes
+  // the two reports due at its start.
+  const reports = `[reports]\nweekly = "mon 06:00"\nsince = "${isoWeek(new Date(Date.now() - 14 * 86_400_000))}"\ndir = "${join(dir, "reports")}"\n`;
   writeFileSync(
     config,
-    Object.entries(KEYS)
-      .map(([role, key]) => `[[keys]]\nname = "e2e-${role}"\nrole = "${role}"\nsha256 = "${sha(key)}"\n`)
-      .join("\n"),
+    reports +
+      Object.entries(KEYS)
+        .map(([role, key]) => `[[keys]]\nname = "e2e-${role}"\nrole = "${role}"\nsha256 = "${sha(key)}"\n`)
+        .join("\n"),
   );
   server = spawn(BIN, ["serve", "--store", store, "--addr", "127.0.0.1:0", "--config", config], { stdio: ["ignore", "pipe", "inherit"] });
   base = await new Promise((resolve, reject) => {
@@ -316,6 +329,14 @@ describe("the web map", () => {
     assert.ok(typeof row.count === "number" && row.count > 0, "events in the polygon");
     assert.equal(await page.locator("#area-table tr[data-row=count] td").first().textContent(), formatNumber("sv", row.count));
     assert.equal(await page.locator("#polygon-series tbody tr").count(), want.series.series.length);
+    // Its charts, drawn by the API from the same request.
+    for (const chart of ["trend", "categories", "matrix"]) {
+      await page.waitForFunction((c) => document.querySelector(`img[data-chart=${c}]`)?.naturalWidth > 0, chart);
+    }
+    const [svg] = await Promise.all([page.waitForEvent("download"), page.locator("figure:has(img[data-chart=trend]) button[data-format=svg]").click()]);
+    const text = readFileSync(await svg.path(), "utf8");
+    assert.ok(text.includes("ritat område"), "the drawn area's trend chart");
+    for (const p of want.series.series) assert.ok(text.includes(`${p.period}: ${formatNumber("sv", p.count)}`), `point ${p.period}`);
     await idle(page);
     await shot(page, "06-polygon");
     await context.close();
@@ -354,6 +375,26 @@ describe("the web map", () => {
     await context.close();
   });
 
+  test("the weekly reports are listed and download", async () => {
+    // The schedule makes the due weeks at start; wait for them.
+    let listed = [];
+    for (let i = 0; i < 120 && listed.length < 2; i++) {
+      listed = (await (await api("/api/v1/reports", "viewer")).json()).reports;
+      if (listed.length < 2) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(listed.length, 2, "two weeks due since the schedule began");
+    const { page, context } = await open("#zoom=12&lon=18.07&lat=59.315");
+    await page.locator("#reports li[data-week]").first().waitFor();
+    const items = await page.locator("#reports li[data-week]").evaluateAll((li) => li.map((e) => e.dataset.week));
+    assert.deepEqual(items, listed.map((r) => r.week));
+    const [pdf] = await Promise.all([page.waitForEvent("download"), page.locator(`#reports li[data-week="${items[0]}"] button[data-file="report.pdf"]`).click()]);
+    assert.equal(readFileSync(await pdf.path()).subarray(0, 5).toString(), "%PDF-");
+    const [json] = await Promise.all([page.waitForEvent("download"), page.locator(`#reports li[data-week="${items[0]}"] button[data-file="report.json"]`).click()]);
+    const report = JSON.parse(readFileSync(await json.path(), "utf8"));
+    assert.equal(report.numbers.week, items[0]);
+    await context.close();
+  });
+
   test("the language switch changes every label, number and date", async () => {
     const { page, context } = await open("#zoom=12&lon=18.07&lat=59.315&layers=grid,hotspots,heat,areas&step=month&compare=side");
     await idle(page, "map2");
@@ -367,6 +408,12 @@ describe("the web map", () => {
       }));
     const sv = await texts();
     assert.equal(sv.lang, "sv");
+    // Both maps of the comparison carry the area names.
+    const names = (id) => page.evaluate((i) => [...document.querySelectorAll(`#${i} .area-label`)].map((e) => e.textContent).sort(), id);
+    await page.waitForFunction(() => document.querySelectorAll("#map2 .area-label").length > 0);
+    const left = await names("map");
+    assert.ok(left.length > 3, `${left.length} labels on the left`);
+    assert.deepEqual(await names("map2"), left, "the same area names on both maps");
     await shot(page, "07-side-by-side-sv");
     await page.click("#lang");
     await page.waitForFunction(() => document.documentElement.lang === "en");

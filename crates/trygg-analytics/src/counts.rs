@@ -508,6 +508,10 @@ pub struct Exposures {
 pub struct CountsQuery {
     /// The period (its previous and year-earlier periods are derived from it).
     pub period: Period,
+    /// How many periods before it the "previous" comparison spans (0 or 1:
+    /// the one period before; 4 with a week: the four weeks before, tested
+    /// against their weekly rate by their exposure).
+    pub previous_periods: u32,
     /// What to count; must not carry a UTC range.
     pub selection: Selection,
     /// Grouping within areas.
@@ -575,7 +579,7 @@ pub struct AreaCounts {
 /// let rinkeby = StoredArea { code: "RINKEBY".into(), name: "Rinkeby".into(),
 ///     properties: "{}".into(), geometry: geo_types::MultiPolygon(vec![]) };
 /// let layer = AreaLayer::stadsdel(&[rinkeby]);
-/// let query = CountsQuery { period, selection: Selection::all(), group_by: GroupBy::default() };
+/// let query = CountsQuery { period, previous_periods: 1, selection: Selection::all(), group_by: GroupBy::default() };
 /// let stats = area_counts(&view, &layer, &[], &query).expect("no time range in selection");
 /// assert_eq!(stats.areas[0].stat.count, 3);
 /// assert_eq!(stats.areas[0].stat.vs_previous.count, 0);
@@ -591,7 +595,10 @@ pub fn area_counts(
         return Err(CountsError::TimeRangeInSelection);
     }
     let period = query.period;
-    let (previous, year_earlier) = (period.previous(), period.year_earlier());
+    let (previous, year_earlier) = (
+        period.previous_n(query.previous_periods),
+        period.year_earlier(),
+    );
     let exposures = Exposures {
         period_seconds: period.seconds(),
         previous_seconds: previous.seconds(),
@@ -956,6 +963,7 @@ mod tests {
         ];
         let query = CountsQuery {
             period: Period::month(2023, 3).expect("valid"),
+            previous_periods: 1,
             selection: Selection {
                 categories: Some(vec![NormCategory::ALL[0], NormCategory::ALL[1]]),
                 ..Selection::default()
@@ -1137,6 +1145,7 @@ mod tests {
         });
         let query = CountsQuery {
             period: Period::month(2023, 6).expect("valid"),
+            previous_periods: 1,
             selection: selection.clone(),
             group_by: GroupBy::default(),
         };

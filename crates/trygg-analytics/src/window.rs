@@ -337,6 +337,24 @@ impl Period {
         }
     }
 
+    /// The `n` periods of the same kind immediately before, as one custom
+    /// period (`n` = 1: [`Period::previous`]): e.g. the four ISO weeks before a
+    /// week, the baseline a weekly report compares with.
+    pub fn previous_n(&self, n: u32) -> Period {
+        let mut first = self.previous();
+        for _ in 1..n {
+            first = first.previous();
+        }
+        if n <= 1 {
+            return first;
+        }
+        Period {
+            kind: WindowKind::Custom,
+            start: first.start,
+            end: sub_days(self.start, 1),
+        }
+    }
+
     /// The period of the same kind immediately after.
     pub fn next(&self) -> Period {
         let start = add_days(self.end, 1);

@@ -115,7 +115,8 @@ pub enum Body {
 const WIDTH: f64 = 800.0;
 const MARGIN: f64 = 24.0;
 
-fn esc(s: &str) -> String {
+/// Text escaped for XML and HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -127,8 +128,8 @@ fn text_width(s: &str, size: f64) -> f64 {
     s.chars().count() as f64 * size * 0.6
 }
 
-/// Splits text into lines of at most `width` pixels.
-fn wrap(s: &str, size: f64, width: f64) -> Vec<String> {
+/// Splits text into lines of at most `width` pixels at font `size`.
+pub fn wrap(s: &str, size: f64, width: f64) -> Vec<String> {
     let per_line = ((width / (size * 0.6)).floor() as usize).max(10);
     let mut lines = Vec::new();
     let mut line = String::new();
@@ -374,34 +375,40 @@ impl Chart {
 
     /// The chart as PNG, `scale` pixels per SVG unit (2 for sharp print).
     pub fn png(&self, scale: f32, decimal_comma: bool) -> Result<Vec<u8>, ChartError> {
-        let mut opt = resvg::usvg::Options {
-            font_family: FONT_FAMILY.to_owned(),
-            ..resvg::usvg::Options::default()
-        };
-        opt.fontdb_mut().load_font_data(FONT_REGULAR.to_vec());
-        opt.fontdb_mut().load_font_data(FONT_BOLD.to_vec());
-        let tree = resvg::usvg::Tree::from_str(&self.svg(false, decimal_comma), &opt)
-            .map_err(|e| ChartError::Render(e.to_string()))?;
-        let size = tree.size();
-        let (w, h) = (
-            (size.width() * scale).ceil() as u32,
-            (size.height() * scale).ceil() as u32,
-        );
-        let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h)
-            .ok_or_else(|| ChartError::Render(format!("no {w}×{h} canvas")))?;
-        resvg::render(
-            &tree,
-            resvg::tiny_skia::Transform::from_scale(scale, scale),
-            &mut pixmap.as_mut(),
-        );
-        pixmap
-            .encode_png()
-            .map_err(|e| ChartError::Render(e.to_string()))
+        png(&self.svg(false, decimal_comma), scale)
     }
 }
 
-/// Standard base64 (for the font's data URI).
-fn base64(data: &[u8]) -> String {
+/// Any SVG written in [`FONT_FAMILY`] (a chart, a static map) as PNG, `scale`
+/// pixels per SVG unit, with the embedded fonts and no system font.
+pub fn png(svg: &str, scale: f32) -> Result<Vec<u8>, ChartError> {
+    let mut opt = resvg::usvg::Options {
+        font_family: FONT_FAMILY.to_owned(),
+        ..resvg::usvg::Options::default()
+    };
+    opt.fontdb_mut().load_font_data(FONT_REGULAR.to_vec());
+    opt.fontdb_mut().load_font_data(FONT_BOLD.to_vec());
+    let tree =
+        resvg::usvg::Tree::from_str(svg, &opt).map_err(|e| ChartError::Render(e.to_string()))?;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale).ceil() as u32,
+        (size.height() * scale).ceil() as u32,
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| ChartError::Render(format!("no {w}×{h} canvas")))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| ChartError::Render(e.to_string()))
+}
+
+/// Standard base64 (for data URIs: the font, an embedded image).
+pub fn base64(data: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

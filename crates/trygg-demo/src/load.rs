@@ -19,6 +19,12 @@ pub enum LoadError {
     /// A batch failed.
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// The population figures or the store's metadata could not be stored.
+    #[error(transparent)]
+    Setup(#[from] trygg_ingest::setup::SetupError),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] trygg_store::StoreError),
 }
 
 /// The batches to run for a manifest's files, in order.
@@ -40,6 +46,34 @@ pub fn batches(data_dir: &Path, manifest: &Manifest) -> Result<Vec<IngestRequest
         }
     }
     Ok(out)
+}
+
+/// Fills a store with a generated data set: marks it synthetic (with the
+/// manifest's notice and the manifest itself), stores the population figures
+/// for `stadsdel`, then ingests every file ([`load`]). Returns the population
+/// rows stored and the events accepted.
+pub fn fill(
+    store: &mut Store,
+    data_dir: &Path,
+    manifest: &Manifest,
+    on_progress: &mut dyn FnMut(Source, Progress),
+    on_batch: &mut dyn FnMut(&IngestRequest, &IngestReport),
+) -> Result<(usize, u64), LoadError> {
+    use trygg_store::meta;
+    store.set_meta(meta::SYNTHETIC, "true")?;
+    store.set_meta(meta::NOTICE, &manifest.notice)?;
+    store.set_meta(
+        meta::DEMO_MANIFEST,
+        &serde_json::to_string(manifest).unwrap_or_default(),
+    )?;
+    let population = trygg_ingest::setup::load_population_csv(
+        store,
+        &data_dir.join(&manifest.population.path),
+        "stadsdel",
+        "trygg-demo (synthetic figures; see manifest.json)",
+    )?;
+    let accepted = load(store, data_dir, manifest, on_progress, on_batch)?;
+    Ok((population, accepted))
 }
 
 /// Ingests every file of a generated data set; `on_batch` sees each batch's

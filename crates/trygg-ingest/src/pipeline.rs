@@ -5,8 +5,9 @@
 //! nothing (and is reported); rows rejected by a parser or the locator are stored
 //! with their reason while the good rows land, unless `strict` is set, in which case
 //! any rejection rolls the whole batch back; an id seen twice in one file is a
-//! rejection, an id already stored (or seen in an earlier file of the batch) a
-//! duplicate that adds nothing.
+//! rejection; an id already stored (or seen in an earlier file of the batch) is a
+//! duplicate that adds nothing when its content was seen for that id before
+//! (current or in the history), and otherwise a revision that becomes current.
 //!
 //! Two threads share the work: the calling thread reads, parses and locates rows
 //! (PROJ objects cannot leave their thread), and a writer thread owns the store's
@@ -67,7 +68,11 @@ pub struct IngestReport {
     pub read: u64,
     /// New events stored.
     pub accepted: u64,
-    /// Events that were already stored.
+    /// Stored events revised (new content for a stored id; the earlier
+    /// version is kept in the history).
+    pub updated: u64,
+    /// Events that were already stored with the same content (current or
+    /// earlier).
     pub duplicates: u64,
     /// Rows that are not events, e.g. police summaries.
     pub skipped: u64,
@@ -105,6 +110,7 @@ impl IngestReport {
         json!({
             "read": self.read,
             "accepted": self.accepted,
+            "updated": self.updated,
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "rejected": self.rejected,
@@ -116,7 +122,7 @@ impl IngestReport {
             "landed": self.landed(),
             "files": self.files.iter().map(|f| json!({
                 "file": f.file, "sha256": f.sha256, "bytes": f.bytes, "read": f.read, "accepted": f.accepted,
-                "duplicates": f.duplicates, "skipped": f.skipped, "rejected": f.rejected, "error": f.error,
+                "updated": f.updated, "duplicates": f.duplicates, "skipped": f.skipped, "rejected": f.rejected, "error": f.error,
             })).collect::<Vec<_>>(),
         })
     }
@@ -256,7 +262,7 @@ fn write(
     rx: &Receiver<Message>,
 ) -> Result<Option<Written>, StoreError> {
     let mut batch = store.begin_batch(info)?;
-    let mut counts: Vec<(u64, u64)> = Vec::new();
+    let mut counts: Vec<[u64; 3]> = Vec::new(); // accepted, updated, duplicates
     loop {
         let Ok(message) = rx.recv() else {
             return Ok(None); // the parsing side failed; dropping `batch` rolls back
@@ -267,12 +273,14 @@ fn write(
                     match item {
                         Item::Event(file, event) => {
                             if counts.len() <= file {
-                                counts.resize(file + 1, (0, 0));
+                                counts.resize(file + 1, [0; 3]);
                             }
-                            match batch.insert(&event)? {
-                                Insert::Accepted => counts[file].0 += 1,
-                                Insert::Duplicate => counts[file].1 += 1,
-                            }
+                            let slot = match batch.insert(&event)? {
+                                Insert::Accepted => 0,
+                                Insert::Updated => 1,
+                                Insert::Duplicate => 2,
+                            };
+                            counts[file][slot] += 1;
                         }
                         Item::Reject(r) => batch.reject(&r)?,
                     }
@@ -284,16 +292,20 @@ fn write(
                 time_notes,
                 strict,
             } => {
-                for (f, (accepted, duplicates)) in files
+                for (f, [accepted, updated, duplicates]) in files
                     .iter_mut()
-                    .zip(counts.iter().copied().chain(std::iter::repeat((0, 0))))
+                    .zip(counts.iter().copied().chain(std::iter::repeat([0; 3])))
                 {
                     f.accepted = accepted;
+                    f.updated = updated;
                     f.duplicates = duplicates;
                 }
                 let sum = |g: fn(&FileOutcome) -> u64| files.iter().map(g).sum::<u64>();
                 let rejected = sum(|f| f.rejected);
-                let usable = sum(|f| f.accepted) + sum(|f| f.duplicates) + sum(|f| f.skipped);
+                let usable = sum(|f| f.accepted)
+                    + sum(|f| f.updated)
+                    + sum(|f| f.duplicates)
+                    + sum(|f| f.skipped);
                 if usable == 0 || (strict && rejected > 0) {
                     return Ok(Some(Written {
                         files,
@@ -634,6 +646,7 @@ pub fn ingest(
     for f in &report.files {
         report.read += f.read;
         report.accepted += f.accepted;
+        report.updated += f.updated;
         report.duplicates += f.duplicates;
         report.skipped += f.skipped;
         report.rejected += f.rejected;

@@ -185,6 +185,7 @@ protected!(
     crate::SurveyRequest,
     crate::MatrixRequest,
     crate::TrendRequest,
+    crate::WeeklyRequest,
     crate::jobs::tiles::TileRequest
 );
 

@@ -12,7 +12,7 @@ use trygg_charts::{Body, Chart, Shown, COLD, HOT};
 
 use crate::disclosure::Count;
 use crate::error::QueryError;
-use crate::jobs::counts::CountsResult;
+use crate::jobs::counts::{CountsResult, PolygonRequest, DRAWN};
 use crate::jobs::hotspots::ChangeResult;
 use crate::jobs::survey::SurveyResult;
 use crate::jobs::time::{MatrixResult, TrendResult};
@@ -229,9 +229,18 @@ fn window_name(kind: WindowKind, lang: Lang) -> &'static str {
     }
 }
 
-fn where_text(area: &Option<(String, String)>, data: &DataInfo) -> String {
+/// An area's name in a title: its code, or "drawn area" for a drawn polygon.
+fn area_text(layer: &str, code: &str, lang: Lang) -> String {
+    if layer == DRAWN {
+        lang.pick("ritat område", "drawn area").to_owned()
+    } else {
+        code.to_owned()
+    }
+}
+
+fn where_text(area: &Option<(String, String)>, data: &DataInfo, lang: Lang) -> String {
     match area {
-        Some((_, code)) => code.clone(),
+        Some((layer, code)) => area_text(layer, code, lang),
         None => data.municipality.clone().unwrap_or_default(),
     }
 }
@@ -266,8 +275,8 @@ pub fn trend(r: &TrendResult, lang: Lang) -> Chart {
     });
     Chart {
         title: match lang {
-            Lang::Sv => format!("Händelser per {} – {}", window_name(r.window, lang), where_text(&r.area, &r.data)),
-            Lang::En => format!("Events per {} – {}", window_name(r.window, lang), where_text(&r.area, &r.data)),
+            Lang::Sv => format!("Händelser per {} – {}", window_name(r.window, lang), where_text(&r.area, &r.data, lang)),
+            Lang::En => format!("Events per {} – {}", window_name(r.window, lang), where_text(&r.area, &r.data, lang)),
         },
         caption: caption(
             &r.data,
@@ -330,7 +339,7 @@ pub fn categories(r: &CountsResult, area: Option<&str>, lang: Lang) -> Result<Ch
     let place = if area.is_none() {
         r.data.municipality.clone().unwrap_or_default()
     } else {
-        code.to_owned()
+        area_text(&r.layer, code, lang)
     };
     let (labels, values) = ranked(rows);
     Ok(Chart {
@@ -472,8 +481,8 @@ pub fn matrix(r: &MatrixResult, period: &str, lang: Lang) -> Chart {
         .collect();
     Chart {
         title: match lang {
-            Lang::Sv => format!("Tid på dygnet och veckodag – {}", where_text(&r.area, &r.data)),
-            Lang::En => format!("Time of day and weekday – {}", where_text(&r.area, &r.data)),
+            Lang::Sv => format!("Tid på dygnet och veckodag – {}", where_text(&r.area, &r.data, lang)),
+            Lang::En => format!("Time of day and weekday – {}", where_text(&r.area, &r.data, lang)),
         },
         caption: caption(
             &r.data,
@@ -654,6 +663,39 @@ pub enum ChartRequest {
     Survey(crate::SurveyRequest),
     /// The hotspot-change summary ([`crate::ChangeRequest`]).
     Change(crate::ChangeRequest),
+    /// A chart of a drawn polygon ([`PolygonRequest`]): its series, categories
+    /// or matrix, from the same result as its numbers.
+    Drawn(DrawnChart, PolygonRequest),
+}
+
+/// The charts a drawn polygon has (the survey is sampled per area, so a drawn
+/// polygon has no survey estimate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DrawnChart {
+    /// The series with its trend.
+    Trend,
+    /// The period's categories.
+    Categories,
+    /// The hour × weekday matrix over the period.
+    Matrix,
+}
+
+impl DrawnChart {
+    /// The chart of `name` for a drawn polygon.
+    pub fn named(name: &str) -> Result<DrawnChart, QueryError> {
+        match name {
+            "trend" => Ok(DrawnChart::Trend),
+            "categories" => Ok(DrawnChart::Categories),
+            "matrix" => Ok(DrawnChart::Matrix),
+            other => Err(QueryError::invalid(
+                "chart",
+                format!(
+                    "a drawn polygon has the charts trend, categories and matrix, not '{other}'"
+                ),
+            )),
+        }
+    }
 }
 
 fn range_text(range: &crate::params::RangeParams) -> String {
@@ -674,6 +716,9 @@ impl ChartRequest {
             ChartRequest::Matrix(_) => "matrix",
             ChartRequest::Survey(_) => "survey",
             ChartRequest::Change(_) => "change",
+            ChartRequest::Drawn(DrawnChart::Trend, _) => "trend",
+            ChartRequest::Drawn(DrawnChart::Categories, _) => "categories",
+            ChartRequest::Drawn(DrawnChart::Matrix, _) => "matrix",
         }
     }
 
@@ -686,6 +731,7 @@ impl ChartRequest {
             ChartRequest::Matrix(r) => r.validate().map(drop),
             ChartRequest::Survey(r) => r.validate().map(drop),
             ChartRequest::Change(r) => r.validate().map(drop),
+            ChartRequest::Drawn(_, r) => r.validate().map(drop),
         }
     }
 
@@ -730,6 +776,20 @@ impl ChartRequest {
                     range_text(&r.range)
                 );
                 Ok(change(&r.run(snap, opts)?, &periods, lang))
+            }
+            ChartRequest::Drawn(kind, r) => {
+                let request = PolygonRequest {
+                    by_category: *kind == DrawnChart::Categories,
+                    ..r.clone()
+                };
+                let result = request.run(snap, opts)?;
+                Ok(match kind {
+                    DrawnChart::Trend => trend(&result.series, lang),
+                    DrawnChart::Categories => categories(&result.stats, Some(DRAWN), lang)?,
+                    DrawnChart::Matrix => {
+                        matrix(&result.matrix, &period_text(&result.stats.period), lang)
+                    }
+                })
             }
         }
     }

@@ -30,5 +30,6 @@ pub use jobs::events::EventsRequest;
 pub use jobs::hotspots::{ChangeRequest, EmergingRequest, HotspotsRequest};
 pub use jobs::survey::SurveyRequest;
 pub use jobs::time::{MatrixRequest, TrendRequest};
+pub use jobs::weekly::WeeklyRequest;
 pub use jobs::{Job, Options};
 pub use snapshot::{DataInfo, LiveSnapshot, Snapshot};

@@ -147,6 +147,84 @@ pub struct Config {
     pub tiles: TileConfig,
     /// The web map.
     pub ui: UiConfig,
+    /// Polling the police events feed.
+    pub police: PoliceConfig,
+    /// The weekly report.
+    pub reports: ReportsConfig,
+}
+
+/// Polling the police events feed (off unless `url` is set).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoliceConfig {
+    /// The feed, e.g. `https://polisen.se/api/events` (`None`: no polling).
+    pub url: Option<String>,
+    /// Seconds between polls.
+    pub interval_s: u64,
+    /// One request's time limit, seconds.
+    pub timeout_s: u64,
+    /// Requests after a failed one, waiting 2, 4, 8 … seconds.
+    pub retries: u32,
+}
+
+impl Default for PoliceConfig {
+    fn default() -> PoliceConfig {
+        PoliceConfig {
+            url: None,
+            interval_s: 300,
+            timeout_s: 30,
+            retries: 3,
+        }
+    }
+}
+
+/// The weekly report (made by the server only when `weekly` is set).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// When, Stockholm time, e.g. `"mon 06:00"` (`None`: not scheduled).
+    pub weekly: Option<String>,
+    /// Where reports are kept (default: `reports/` beside the store).
+    pub dir: Option<PathBuf>,
+    /// `sv` or `en`.
+    pub lang: String,
+    /// The area layer of the table.
+    pub layer: Option<String>,
+    /// Make a week again when its events changed, for this many recent weeks
+    /// (0: never).
+    pub regenerate_weeks: u32,
+    /// The first week scheduled, e.g. `2024-W01` (default: the last week due
+    /// when the schedule first ran).
+    pub since: Option<String>,
+    /// Write report.pdf (needs Chromium).
+    pub pdf: bool,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> ReportsConfig {
+        ReportsConfig {
+            weekly: None,
+            dir: None,
+            lang: "sv".into(),
+            layer: None,
+            regenerate_weeks: 4,
+            since: None,
+            pdf: true,
+        }
+    }
+}
+
+impl Config {
+    /// Where weekly reports are kept.
+    pub fn reports_dir(&self) -> Option<PathBuf> {
+        self.reports.dir.clone().or_else(|| {
+            self.store.as_ref().map(|s| {
+                s.parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("reports")
+            })
+        })
+    }
 }
 
 /// Web map settings.
@@ -195,6 +273,8 @@ impl Default for Config {
             limits: Limits::default(),
             tiles: TileConfig::default(),
             ui: UiConfig::default(),
+            police: PoliceConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -299,6 +379,14 @@ impl Config {
                 "TRYGG_SENSITIVE_MIN_ZOOM" => {
                     self.tiles.sensitive_min_zoom = value(&key, &text)?;
                 }
+                "TRYGG_POLICE_URL" => {
+                    self.police.url = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+                }
+                "TRYGG_POLICE_INTERVAL_S" => self.police.interval_s = value(&key, &text)?,
+                "TRYGG_WEEKLY_REPORT" => {
+                    self.reports.weekly = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+                }
+                "TRYGG_REPORTS_DIR" => self.reports.dir = Some(PathBuf::from(text)),
                 "TRYGG_BASEMAP_STYLE" => {
                     self.ui.basemap_style = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
                 }
@@ -326,6 +414,27 @@ impl Config {
                     message: format!("'{url}' is not an http(s) URL"),
                 });
             }
+        }
+        if let Some(url) = &self.police.url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Value {
+                    key: "police.url".into(),
+                    message: format!("'{url}' is not an http(s) URL"),
+                });
+            }
+        }
+        if let Some(when) = &self.reports.weekly {
+            when.parse::<trygg_report::schedule::Schedule>()
+                .map_err(|message| ConfigError::Value {
+                    key: "reports.weekly".into(),
+                    message,
+                })?;
+        }
+        if !matches!(self.reports.lang.as_str(), "sv" | "en") {
+            return Err(ConfigError::Value {
+                key: "reports.lang".into(),
+                message: format!("'{}' is not sv or en", self.reports.lang),
+            });
         }
         if self.limits.heavy_concurrency == 0 {
             return Err(ConfigError::Value {

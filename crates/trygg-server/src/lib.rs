@@ -7,7 +7,8 @@
 //! - [`config`]: one typed configuration from file, environment and flags;
 //! - [`router`]: the routes (see [`openapi`] for the list), error shape
 //!   ([`error`]), limits, metrics ([`metrics`]) and the audit log;
-//! - [`serve`]: binds, refreshes the snapshot when another process ingests, and
+//! - [`serve`]: binds, refreshes the snapshot when another process ingests,
+//!   polls the police feed and makes the weekly report ([`unattended`]), and
 //!   shuts down gracefully on Ctrl-C or SIGTERM.
 
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod openapi;
 pub mod params;
 mod routes;
 mod state;
+pub mod unattended;
 
 pub use routes::router;
 pub use state::AppState;
@@ -79,11 +81,13 @@ pub async fn serve(
     );
     ready(bound);
     let refresher = tokio::spawn(refresh_loop(state.clone()));
+    let unattended = unattended::start(&state)?;
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     refresher.abort();
+    drop(unattended);
     tracing::info!("stopped");
     Ok(())
 }

@@ -28,6 +28,7 @@ pub struct Metrics {
     answers_cached: std::sync::atomic::AtomicU64,
     busy: std::sync::atomic::AtomicU64,
     refreshes: std::sync::atomic::AtomicU64,
+    reports: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -73,8 +74,20 @@ impl Metrics {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// The text exposition.
-    pub fn render(&self, version: u64, age: Duration, events: usize) -> String {
+    /// A weekly report made (or made again) by the schedule.
+    pub fn report_made(&self) {
+        self.reports
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The text exposition; `feed` from the store's poll log.
+    pub fn render(
+        &self,
+        version: u64,
+        age: Duration,
+        events: usize,
+        feed: &trygg_store::FeedCounts,
+    ) -> String {
         let mut out = String::new();
         let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         let _ = writeln!(
@@ -156,6 +169,36 @@ impl Metrics {
                 "Queries refused with 503 because the queue was full.",
                 "counter",
                 load(&self.busy).to_string(),
+            ),
+            (
+                "trygg_reports_made_total",
+                "Weekly reports made by the schedule since start.",
+                "counter",
+                load(&self.reports).to_string(),
+            ),
+            (
+                "trygg_police_polls_total",
+                "Polls of the police events feed (all time, from the store).",
+                "counter",
+                feed.polls.to_string(),
+            ),
+            (
+                "trygg_police_poll_failures_total",
+                "Polls that brought no usable snapshot.",
+                "counter",
+                feed.failed.to_string(),
+            ),
+            (
+                "trygg_police_feed_gaps_total",
+                "Consecutive good snapshots that shared no event: events may have been lost.",
+                "counter",
+                feed.gaps.to_string(),
+            ),
+            (
+                "trygg_police_last_good_poll_timestamp_seconds",
+                "When the last good poll ended (Unix time; 0: never).",
+                "gauge",
+                feed.last_ok_unix.unwrap_or(0).to_string(),
             ),
         ] {
             let _ = writeln!(

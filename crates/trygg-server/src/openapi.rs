@@ -13,7 +13,7 @@ use trygg_query::jobs::survey::SurveyResult;
 use trygg_query::jobs::time::{MatrixResult, TrendResult};
 use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, EventsRequest, HotspotsRequest, MatrixRequest,
-    PolygonRequest, SurveyRequest, TableRequest, TrendRequest,
+    PolygonRequest, SurveyRequest, TableRequest, TrendRequest, WeeklyRequest,
 };
 
 use crate::params::properties;
@@ -219,7 +219,7 @@ pub fn document() -> Value {
         ),
     );
     let c = &mut components;
-    let jobs: [(&str, &str, Vec<Value>, Value); 8] = [
+    let jobs: [(&str, &str, Vec<Value>, Value); 9] = [
         ("counts", "Area statistics of a period: counts, rates per 1,000, change vs the previous period and a year earlier.", query_params::<CountsRequest>(true), schema_of::<CountsResult>(c)),
         ("table", "Counts of every area in every period of a range.", query_params::<TableRequest>(true), schema_of::<TableResult>(c)),
         ("hotspots", "Gi* hotspots on a grid or H3 (FDR classes), optionally with kernel density.", query_params::<HotspotsRequest>(true), schema_of::<HotspotsResult>(c)),
@@ -228,6 +228,7 @@ pub fn document() -> Value {
         ("survey", "Survey indicators with 95 % confidence intervals.", query_params::<SurveyRequest>(true), schema_of::<SurveyResult>(c)),
         ("matrix", "The hour × weekday matrix (Stockholm time).", query_params::<MatrixRequest>(true), schema_of::<MatrixResult>(c)),
         ("trend", "A series with an OLS slope and a Mann-Kendall trend.", query_params::<TrendRequest>(true), schema_of::<TrendResult>(c)),
+        ("weekly", "The weekly report's numbers for an ISO week: per area against the four weeks before and a year earlier (with BH-adjusted significance), Gi* and emerging hotspots placed in their areas, the hour × weekday matrix, the weekly series and the survey of the areas that stand out.", query_params::<WeeklyRequest>(true), schema_of::<trygg_query::jobs::weekly::WeeklyResult>(c)),
     ];
     for (name, summary, params, result) in jobs {
         add(
@@ -245,7 +246,7 @@ pub fn document() -> Value {
         Some(schema_of::<PolygonResult>(&mut components)),
     );
     polygon["requestBody"] =
-        json!({"required": true, "content": {"application/json": {"schema": polygon_schema}}});
+        json!({"required": true, "content": {"application/json": {"schema": &polygon_schema}}});
     add("/api/v1/query/polygon", "post", polygon);
     let chart_params = || query_params::<trygg_query::charts::ChartParams>(false);
     for (name, what, mut params) in [
@@ -265,6 +266,22 @@ pub fn document() -> Value {
             "json",
         );
         chart["responses"]["200"] = json!({"description": "The chart.", "content": {"image/svg+xml": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}}}});
+        if trygg_query::charts::DrawnChart::named(name).is_ok() {
+            // The same chart of a drawn polygon: its request is the body.
+            let mut drawn = chart.clone();
+            drawn["summary"] = json!(format!("Chart of a drawn polygon (the body of POST /api/v1/query/polygon): {what}"));
+            drawn["parameters"] = Value::Array(
+                chart["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| matches!(p["name"].as_str(), Some("format" | "lang" | "scale")))
+                    .cloned()
+                    .collect(),
+            );
+            drawn["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": polygon_schema}}});
+            add(&format!("/api/v1/charts/{name}.{{format}}"), "post", drawn);
+        }
         add(&format!("/api/v1/charts/{name}.{{format}}"), "get", chart);
     }
     add(
@@ -373,6 +390,32 @@ pub fn document() -> Value {
             "json",
         ),
     );
+    add(
+        "/api/v1/admin/police",
+        "get",
+        op("The police feed's poll log (latest 100, newest first: time, HTTP status, new and revised events, overlap, gap) and its all-time counts.", "admin", vec![], "json"),
+    );
+    add(
+        "/api/v1/reports",
+        "get",
+        op(
+            "The weekly reports the schedule made, newest first, with links to their files.",
+            "viewer, analyst, admin (reports are suppressed as for viewers)",
+            vec![],
+            "json",
+        ),
+    );
+    let mut report_file = op(
+        "A file of a weekly report: report.html, report.pdf, report.json, areas.csv, areas.xlsx or map.png.",
+        "viewer, analyst, admin",
+        vec![
+            path_param("week", "The ISO week, e.g. 2024-W20."),
+            json!({"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["report.html", "report.pdf", "report.json", "areas.csv", "areas.xlsx", "map.png"]}}),
+        ],
+        "json",
+    );
+    report_file["responses"]["200"] = json!({"description": "The file.", "content": {"text/html": {"schema": {"type": "string"}}, "application/pdf": {"schema": {"type": "string", "format": "binary"}}, "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}}}});
+    add("/api/v1/reports/{week}/{file}", "get", report_file);
     add(
         "/api/v1/admin/audit",
         "get",

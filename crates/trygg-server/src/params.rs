@@ -120,6 +120,27 @@ pub fn from_query<T: DeserializeOwned + JsonSchema>(
     Ok((value, extra))
 }
 
+/// The query string of a POST (whose request is its body): only the `known`
+/// keys, each at most once, as strings.
+pub fn post_query(query: Option<&str>, known: &[&str]) -> Result<Map<String, Value>, ApiError> {
+    let mut out = Map::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if !known.contains(&k.as_ref()) {
+            return Err(ApiError::invalid(
+                &k,
+                format!("unknown parameter (known: {})", known.join(", ")),
+            ));
+        }
+        if out
+            .insert(k.clone().into_owned(), Value::String(v.into_owned()))
+            .is_some()
+        {
+            return Err(ApiError::invalid(&k, "given more than once"));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a JSON body into `T`, naming the field of a bad value.
 pub fn from_body<T: DeserializeOwned + JsonSchema>(body: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(body)

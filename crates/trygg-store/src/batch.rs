@@ -34,7 +34,11 @@ pub struct FileOutcome {
     pub read: u64,
     /// New events stored.
     pub accepted: u64,
-    /// Events already in the store (or earlier in this batch).
+    /// Stored events whose content this file revised (the earlier version went
+    /// to the history).
+    pub updated: u64,
+    /// Events already in the store (or earlier in this batch) with the same
+    /// content, current or in the history.
     pub duplicates: u64,
     /// Well-formed rows that are not events.
     pub skipped: u64,
@@ -44,12 +48,16 @@ pub struct FileOutcome {
     pub error: Option<String>,
 }
 
-/// Whether an insert added an event.
+/// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Insert {
     /// A new event.
     Accepted,
-    /// `(source, source_id)` was already stored.
+    /// `(source, source_id)` was stored with other content, never seen for it
+    /// before: this content is now current, the earlier version is history.
+    Updated,
+    /// `(source, source_id)` was stored with this very content, now or as an
+    /// earlier version (so an older snapshot never rolls a record back).
     Duplicate,
 }
 
@@ -63,9 +71,14 @@ pub struct Batch<'a> {
     conn: &'a Connection,
     insert_event: Statement<'a>,
     insert_rejection: Statement<'a>,
+    current: Statement<'a>,
+    seen_before: Statement<'a>,
+    to_history: Statement<'a>,
+    revise: Statement<'a>,
     id: i64,
     path: std::path::PathBuf,
     bounds: Option<[f64; 4]>,
+    revised: bool,
     done: bool,
 }
 
@@ -88,6 +101,117 @@ const INSERT_EVENT: &str = "INSERT INTO events (geom, source, source_id, occurre
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
     ON CONFLICT (source, source_id) DO NOTHING";
 
+/// The stored version of an id: its fid and the columns its content is.
+const CURRENT: &str = "SELECT fid, geom, occurred_at, occurred_to, reported_at, category,
+    category_norm, precision, attributes, time_precision FROM events WHERE source = ?1 AND source_id = ?2";
+
+const SEEN_BEFORE: &str = "SELECT 1 FROM event_history
+    WHERE source = ?1 AND source_id = ?2 AND content_sha256 = ?3 LIMIT 1";
+
+/// Moves the current version of `fid` to the history, replaced by batch ?2.
+const TO_HISTORY: &str = "INSERT INTO event_history (source, source_id, content_sha256, batch_id,
+    replaced_by, replaced_at, geom, occurred_at, occurred_to, occurred_utc, time_precision, reported_at,
+    category, category_norm, precision, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023,
+    outside_areas, attributes)
+    SELECT source, source_id, ?4, batch_id, ?2, ?3, geom, occurred_at, occurred_to, occurred_utc,
+    time_precision, reported_at, category, category_norm, precision, stadsdel, stadsdelsomrade_2020,
+    stadsdelsomrade_2023, outside_areas, attributes FROM events WHERE fid = ?1";
+
+/// Replaces the stored row of `(source, source_id)` = (?2, ?3); the parameters
+/// are [`INSERT_EVENT`]'s.
+const REVISE: &str = "UPDATE events SET geom = ?1, occurred_at = ?4, occurred_to = ?5,
+    occurred_utc = ?6, reported_at = ?7, category = ?8, category_norm = ?9, precision = ?10,
+    stadsdel = ?11, stadsdelsomrade_2020 = ?12, stadsdelsomrade_2023 = ?13, outside_areas = ?14,
+    batch_id = ?15, attributes = ?16, time_precision = ?17 WHERE source = ?2 AND source_id = ?3";
+
+/// The columns an event's content is compared by, as stored: everything that
+/// comes from the source (place, times, categories, precision, the verbatim
+/// attributes, compared as JSON values: the same object written with other
+/// spacing or member order is the same content). The areas are left out: they
+/// are assigned here, from the area layers of the day, so the same record
+/// assigned anew is the same content. Hashed only when an id comes again, so a
+/// first ingest pays nothing for it.
+struct Content<'a> {
+    geom: &'a [u8],
+    occurred_at: &'a str,
+    occurred_to: Option<&'a str>,
+    reported_at: Option<&'a str>,
+    category: &'a str,
+    category_norm: &'a str,
+    precision: &'a str,
+    attributes: &'a str,
+    time_precision: &'a str,
+}
+
+/// A JSON text with its objects' members sorted and no spacing (the text as
+/// it is when it is not JSON).
+fn canonical_json(text: &str) -> std::borrow::Cow<'_, str> {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut members: Vec<_> = map.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => {
+            let mut out = String::with_capacity(text.len());
+            write(&v, &mut out);
+            std::borrow::Cow::Owned(out)
+        }
+        Err(_) => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+impl Content<'_> {
+    /// Hex SHA-256 of the columns, each length-prefixed (absent ≠ empty).
+    fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |v: Option<&[u8]>| match v {
+            None => h.update([0u8]),
+            Some(b) => {
+                h.update([1u8]);
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+        };
+        put(Some(self.geom));
+        put(Some(self.occurred_at.as_bytes()));
+        put(self.occurred_to.map(str::as_bytes));
+        put(self.reported_at.map(str::as_bytes));
+        put(Some(self.category.as_bytes()));
+        put(Some(self.category_norm.as_bytes()));
+        put(Some(self.precision.as_bytes()));
+        put(Some(canonical_json(self.attributes).as_bytes()));
+        put(Some(self.time_precision.as_bytes()));
+        let digest = h.finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
@@ -100,15 +224,24 @@ impl Store {
         let conn = &self.conn;
         let insert_event = conn.prepare(INSERT_EVENT).map_err(sql)?;
         let insert_rejection = conn.prepare(INSERT_REJECTION).map_err(sql)?;
+        let current = conn.prepare(CURRENT).map_err(sql)?;
+        let seen_before = conn.prepare(SEEN_BEFORE).map_err(sql)?;
+        let to_history = conn.prepare(TO_HISTORY).map_err(sql)?;
+        let revise = conn.prepare(REVISE).map_err(sql)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
         // From here on, dropping `batch` rolls back.
         let mut batch = Batch {
             conn,
             insert_event,
             insert_rejection,
+            current,
+            seen_before,
+            to_history,
+            revise,
             id: 0,
             path: path.clone(),
             bounds: None,
+            revised: false,
             done: false,
         };
         conn.execute(
@@ -134,36 +267,86 @@ impl Batch<'_> {
         self.id
     }
 
-    /// Stores an event unless `(source, source_id)` is already stored.
+    /// Stores an event: new, a revision of the stored one, or a duplicate of a
+    /// content already seen for its id (see [`Insert`]).
     pub fn insert(&mut self, e: &Event) -> Result<Insert, StoreError> {
+        let path = &self.path;
+        let sql = |err| Self::sql(path, err);
         let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
-        let changed = self
-            .insert_event
-            .execute(params![
-                blob,
-                e.source.as_str(),
-                e.source_id,
-                rfc3339(&e.occurred_at),
-                e.occurred_to.as_ref().map(rfc3339),
-                e.occurred_at.timestamp(),
-                e.reported_at.as_ref().map(rfc3339),
-                e.category,
-                e.category_norm.as_str(),
-                e.precision.as_str(),
-                e.areas.stadsdel.as_deref(),
-                e.areas.stadsdelsomrade_2020.as_deref(),
-                e.areas.stadsdelsomrade_2023.as_deref(),
-                e.areas.outside_areas,
-                self.id,
-                e.attributes,
-                e.time_precision.as_str(),
-            ])
-            .map_err(|err| Self::sql(&self.path, err))?;
-        if changed == 0 {
+        let occurred_at = rfc3339(&e.occurred_at);
+        let occurred_to = e.occurred_to.as_ref().map(rfc3339);
+        let reported_at = e.reported_at.as_ref().map(rfc3339);
+        let occurred_utc = e.occurred_at.timestamp();
+        let columns = params![
+            blob,
+            e.source.as_str(),
+            e.source_id,
+            occurred_at,
+            occurred_to,
+            occurred_utc,
+            reported_at,
+            e.category,
+            e.category_norm.as_str(),
+            e.precision.as_str(),
+            e.areas.stadsdel.as_deref(),
+            e.areas.stadsdelsomrade_2020.as_deref(),
+            e.areas.stadsdelsomrade_2023.as_deref(),
+            e.areas.outside_areas,
+            self.id,
+            e.attributes,
+            e.time_precision.as_str(),
+        ];
+        let changed = self.insert_event.execute(columns).map_err(sql)?;
+        if changed == 1 {
+            grow(&mut self.bounds, e.x, e.y);
+            return Ok(Insert::Accepted);
+        }
+        // The id is stored: compare contents.
+        let hash = Content {
+            geom: &blob,
+            occurred_at: &occurred_at,
+            occurred_to: occurred_to.as_deref(),
+            reported_at: reported_at.as_deref(),
+            category: &e.category,
+            category_norm: e.category_norm.as_str(),
+            precision: e.precision.as_str(),
+            attributes: &e.attributes,
+            time_precision: e.time_precision.as_str(),
+        }
+        .sha256();
+        let (fid, stored) = self
+            .current
+            .query_row(params![e.source.as_str(), e.source_id], |r| {
+                let stored = Content {
+                    geom: &r.get::<_, Vec<u8>>(1)?,
+                    occurred_at: &r.get::<_, String>(2)?,
+                    occurred_to: r.get::<_, Option<String>>(3)?.as_deref(),
+                    reported_at: r.get::<_, Option<String>>(4)?.as_deref(),
+                    category: &r.get::<_, String>(5)?,
+                    category_norm: &r.get::<_, String>(6)?,
+                    precision: &r.get::<_, String>(7)?,
+                    attributes: &r.get::<_, String>(8)?,
+                    time_precision: &r.get::<_, String>(9)?,
+                }
+                .sha256();
+                Ok((r.get::<_, i64>(0)?, stored))
+            })
+            .map_err(sql)?;
+        if stored == hash
+            || self
+                .seen_before
+                .exists(params![e.source.as_str(), e.source_id, hash])
+                .map_err(sql)?
+        {
             return Ok(Insert::Duplicate);
         }
+        self.to_history
+            .execute(params![fid, self.id, now_rfc3339(), stored])
+            .map_err(sql)?;
+        self.revise.execute(columns).map_err(sql)?;
         grow(&mut self.bounds, e.x, e.y);
-        Ok(Insert::Accepted)
+        self.revised = true;
+        Ok(Insert::Updated)
     }
 
     /// Records a rejected row.
@@ -191,12 +374,12 @@ impl Batch<'_> {
         let path = self.path.clone();
         let sql = |source| Self::sql(&path, source);
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let mut totals = [0u64; 5];
+        let mut totals = [0u64; 6];
         for f in files {
             self.conn
                 .execute(
                     "INSERT INTO ingest_files (batch_id, file, sha256, bytes, read, accepted, duplicates, skipped,
-                     rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     rejected, error, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         self.id,
                         f.file,
@@ -207,15 +390,19 @@ impl Batch<'_> {
                         n(f.duplicates),
                         n(f.skipped),
                         n(f.rejected),
-                        f.error
+                        f.error,
+                        n(f.updated)
                     ],
                 )
                 .map_err(sql)?;
-            for (t, v) in
-                totals
-                    .iter_mut()
-                    .zip([f.read, f.accepted, f.duplicates, f.skipped, f.rejected])
-            {
+            for (t, v) in totals.iter_mut().zip([
+                f.read,
+                f.accepted,
+                f.duplicates,
+                f.skipped,
+                f.rejected,
+                f.updated,
+            ]) {
                 *t += v;
             }
         }
@@ -225,13 +412,14 @@ impl Batch<'_> {
         self.conn
             .execute(
                 "UPDATE ingest_batches SET finished_at = ?1, read = ?2, accepted = ?3, duplicates = ?4, skipped = ?5,
-                 rejected = ?6, skip_reasons = ?7, notes = ?8 WHERE id = ?9",
+                 rejected = ?6, skip_reasons = ?7, notes = ?8, updated = ?10 WHERE id = ?9",
                 params![now_rfc3339(), n(totals[0]), n(totals[1]), n(totals[2]), n(totals[3]), n(totals[4]),
-                        json(skip_reasons), json(notes), self.id],
+                        json(skip_reasons), json(notes), self.id, n(totals[5])],
             )
             .map_err(sql)?;
         grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
-        bump_data_version(self.conn, false).map_err(sql)?;
+        // A revision changes stored rows: snapshots reload rather than append.
+        bump_data_version(self.conn, self.revised).map_err(sql)?;
         self.conn.execute_batch("COMMIT").map_err(sql)?;
         self.done = true;
         Ok(self.id)
@@ -239,8 +427,9 @@ impl Batch<'_> {
 }
 
 impl Store {
-    /// Takes back a whole committed batch: its events are deleted and the batch
-    /// stays listed as reverted by `by` now, with the number of events that went.
+    /// Takes back a whole committed batch: the events it added are deleted, those
+    /// it revised get back the version it replaced, and the batch stays listed as
+    /// reverted by `by` now, with the number of events deleted or given back.
     /// One transaction; reverting a reverted or unknown batch is an error.
     pub fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {
         let path = self.path.clone();
@@ -263,9 +452,15 @@ impl Store {
         if let Some(reason) = reason {
             return Err(StoreError::Batch { id, reason });
         }
-        let removed = tx
-            .execute("DELETE FROM events WHERE batch_id = ?1", [id])
-            .map_err(sql)?;
+        // The batch's revisions are undone: an event it revised gets back the
+        // version it replaced, and events it added go.
+        let run = |q: &str| tx.execute(q, [id]).map_err(sql);
+        run(REVERT_CHAIN)?;
+        let restored = run(REVERT_RESTORE)?;
+        run("DELETE FROM event_history WHERE replaced_by = ?1 AND batch_id <> ?1")?;
+        let removed = run("DELETE FROM events WHERE batch_id = ?1")?;
+        run("DELETE FROM event_history WHERE batch_id = ?1")?;
+        let removed = (removed + restored) as u64;
         tx.execute(
             "UPDATE ingest_batches SET reverted_at = ?1, reverted_by = ?2, reverted_events = ?3 WHERE id = ?4",
             params![now_rfc3339(), by, i64::try_from(removed).unwrap_or(i64::MAX), id],
@@ -273,6 +468,28 @@ impl Store {
         .map_err(sql)?;
         bump_data_version(&tx, true).map_err(sql)?;
         tx.commit().map_err(sql)?;
-        Ok(removed as u64)
+        Ok(removed)
     }
 }
+
+/// Reverting batch ?1, first: a version it replaced whose successor (from ?1)
+/// was itself replaced by a later batch now counts as replaced by that batch,
+/// so what is left replaced by ?1 is what ?1's current versions replaced.
+const REVERT_CHAIN: &str = "UPDATE event_history AS h SET replaced_by = (
+    SELECT later.replaced_by FROM event_history AS later
+    WHERE later.batch_id = ?1 AND later.replaced_by <> ?1
+      AND later.source = h.source AND later.source_id = h.source_id)
+  WHERE h.replaced_by = ?1 AND h.batch_id <> ?1 AND EXISTS (
+    SELECT 1 FROM event_history AS later
+    WHERE later.batch_id = ?1 AND later.replaced_by <> ?1
+      AND later.source = h.source AND later.source_id = h.source_id)";
+
+/// Then: the versions ?1 replaced become current again.
+const REVERT_RESTORE: &str = "UPDATE events AS e SET geom = r.geom, occurred_at = r.occurred_at,
+    occurred_to = r.occurred_to, occurred_utc = r.occurred_utc, time_precision = r.time_precision,
+    reported_at = r.reported_at, category = r.category, category_norm = r.category_norm,
+    precision = r.precision, stadsdel = r.stadsdel, stadsdelsomrade_2020 = r.stadsdelsomrade_2020,
+    stadsdelsomrade_2023 = r.stadsdelsomrade_2023, outside_areas = r.outside_areas,
+    batch_id = r.batch_id, attributes = r.attributes
+  FROM event_history AS r
+  WHERE r.replaced_by = ?1 AND r.batch_id <> ?1 AND e.source = r.source AND e.source_id = r.source_id";

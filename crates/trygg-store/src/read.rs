@@ -72,7 +72,9 @@ pub struct BatchRecord {
     pub read: i64,
     /// Events stored.
     pub accepted: i64,
-    /// Events already stored.
+    /// Stored events it revised.
+    pub updated: i64,
+    /// Events already stored with the same content.
     pub duplicates: i64,
     /// Rows that are not events.
     pub skipped: i64,
@@ -93,8 +95,50 @@ pub struct Reverted {
     pub at: String,
     /// Who.
     pub by: String,
-    /// Events deleted.
+    /// Events deleted, or given back the version the batch replaced.
     pub events: i64,
+}
+
+/// An earlier version of a revised event (`event_history`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRecord {
+    /// Hex SHA-256 of its content.
+    pub content_sha256: String,
+    /// The batch that brought this version.
+    pub batch_id: i64,
+    /// The batch whose version replaced it.
+    pub replaced_by: i64,
+    /// When it was replaced (UTC, RFC 3339).
+    pub replaced_at: String,
+    /// When it happened, as this version said.
+    pub occurred_at: String,
+    /// The source's category text.
+    pub category: String,
+    /// The normalised category.
+    pub category_norm: String,
+    /// The location precision.
+    pub precision: String,
+    /// Easting, EPSG:3006.
+    pub x: f64,
+    /// Northing, EPSG:3006.
+    pub y: f64,
+    /// The source's own attributes, JSON.
+    pub attributes: String,
+}
+
+impl BatchRecord {
+    /// The batch as the CLI's `batches list --json` and the admin API give it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "source": self.source, "started_at": self.started_at,
+            "finished_at": self.finished_at, "read": self.read, "accepted": self.accepted,
+            "updated": self.updated, "duplicates": self.duplicates, "skipped": self.skipped,
+            "rejected": self.rejected,
+            "files": self.files.iter().map(|(f, sha)| serde_json::json!({"file": f, "sha256": sha})).collect::<Vec<_>>(),
+            "time_notes": serde_json::from_str::<serde_json::Value>(&self.notes).unwrap_or_default(),
+            "reverted": self.reverted.as_ref().map(|r| serde_json::json!({"at": r.at, "by": r.by, "events": r.events})),
+        })
+    }
 }
 
 impl Store {
@@ -183,13 +227,44 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
+    /// The earlier versions of one event, oldest first.
+    pub fn history(
+        &self,
+        source: trygg_model::Source,
+        source_id: &str,
+    ) -> Result<Vec<HistoryRecord>, StoreError> {
+        self.all(
+            "SELECT content_sha256, batch_id, replaced_by, replaced_at, occurred_at, category,
+             category_norm, precision, geom, attributes FROM event_history
+             WHERE source = ?1 AND source_id = ?2 ORDER BY id",
+            rusqlite::params![source.as_str(), source_id],
+            |r| {
+                let (x, y) = crate::geom::decode_point(&r.get::<_, Vec<u8>>(8)?)
+                    .unwrap_or((f64::NAN, f64::NAN));
+                Ok(HistoryRecord {
+                    content_sha256: r.get(0)?,
+                    batch_id: r.get(1)?,
+                    replaced_by: r.get(2)?,
+                    replaced_at: r.get(3)?,
+                    occurred_at: r.get(4)?,
+                    category: r.get(5)?,
+                    category_norm: r.get(6)?,
+                    precision: r.get(7)?,
+                    x,
+                    y,
+                    attributes: r.get(9)?,
+                })
+            },
+        )
+    }
+
     /// All committed batches, oldest first, with their files.
     pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected,
-                 notes, reverted_at, reverted_by, reverted_events
+                 notes, reverted_at, reverted_by, reverted_events, updated
                  FROM ingest_batches WHERE finished_at IS NOT NULL ORDER BY id",
             )
             .map_err(|e| self.sql(e))?;
@@ -202,6 +277,7 @@ impl Store {
                     finished_at: r.get(3)?,
                     read: r.get(4)?,
                     accepted: r.get(5)?,
+                    updated: r.get(13)?,
                     duplicates: r.get(6)?,
                     skipped: r.get(7)?,
                     rejected: r.get(8)?,

@@ -7,11 +7,11 @@ pub const GPKG_APPLICATION_ID: i32 = 0x4750_4B47;
 /// `PRAGMA user_version` of a GeoPackage 1.3 file.
 pub const GPKG_USER_VERSION: i32 = 10300;
 /// The version of Trygg's own tables, kept in `trygg_meta`.
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 
 /// Migrations from each earlier schema version to the next, applied in order by
 /// `Store::open` inside one transaction: (from version, SQL).
-pub const MIGRATIONS: [(&str, &str); 2] = [
+pub const MIGRATIONS: [(&str, &str); 3] = [
     (
         "1",
         // 2: batches can be reverted (who, when, how many events went), and carry
@@ -34,7 +34,38 @@ pub const MIGRATIONS: [(&str, &str); 2] = [
         "2", // 3: an append-only audit log of exports and point-level answers.
         AUDIT_SQL,
     ),
+    (
+        // 4: revisions. Replaced versions of events go to `event_history`
+        // with the hash of their content, and batches and files count the
+        // events they revised. And the police feed's poll log.
+        "3",
+        SCHEMA_4_SQL,
+    ),
 ];
+
+/// Schema 4: the history of replaced versions of events and the counts of
+/// revisions; the police feed's poll log.
+const SCHEMA_4_SQL: &str = "ALTER TABLE ingest_batches ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ingest_files ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE event_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, source_id TEXT NOT NULL,
+  content_sha256 TEXT NOT NULL, batch_id INTEGER NOT NULL REFERENCES ingest_batches(id),
+  replaced_by INTEGER NOT NULL REFERENCES ingest_batches(id), replaced_at TEXT NOT NULL,
+  geom BLOB NOT NULL, occurred_at TEXT NOT NULL, occurred_to TEXT, occurred_utc INTEGER NOT NULL,
+  time_precision TEXT NOT NULL, reported_at TEXT, category TEXT NOT NULL, category_norm TEXT NOT NULL,
+  precision TEXT NOT NULL, stadsdel TEXT, stadsdelsomrade_2020 TEXT, stadsdelsomrade_2023 TEXT,
+  outside_areas BOOLEAN NOT NULL, attributes TEXT NOT NULL);
+CREATE INDEX event_history_id ON event_history (source, source_id, content_sha256);
+CREATE INDEX event_history_batch ON event_history (batch_id);
+CREATE INDEX event_history_replaced_by ON event_history (replaced_by);
+CREATE TABLE police_polls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, url TEXT NOT NULL, status INTEGER,
+  ok BOOLEAN NOT NULL, error TEXT, attempts INTEGER NOT NULL, events INTEGER,
+  new_events INTEGER, updated INTEGER, batch_id INTEGER REFERENCES ingest_batches(id),
+  overlap INTEGER, gap BOOLEAN NOT NULL DEFAULT 0, ids TEXT);
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
+  ('event_history', 'attributes', 'event_history', 'Earlier versions of revised events, with the batch that brought each and the batch that replaced it', NULL),
+  ('police_polls', 'attributes', 'police_polls', 'Every poll of the police events feed: time, HTTP status, new events, overlap with the previous snapshot, gaps', NULL);";
 
 /// The audit log: rows can be added, never changed or removed (triggers).
 const AUDIT_SQL: &str = "CREATE TABLE audit_log (
@@ -127,6 +158,7 @@ CREATE TABLE population (
   UNIQUE (layer, area_code, year));
 
 {AUDIT_SQL}
+{SCHEMA_4_SQL}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
   ('events', 'features', 'events', 'Trygg events (all sources), SWEREF 99 TM points', 3006),
   ('areas', 'features', 'areas', 'Area layers (stadsdelar, stadsdelsområden, uploaded areas)', 3006),

@@ -92,8 +92,8 @@ fn batch_lands_whole_counts_duplicates_and_rolls_back_when_dropped() {
         batch
             .insert(&event(
                 3,
-                0.0,
-                0.0,
+                103.0,
+                200.0,
                 Precision::Exact,
                 "2024-02-01T10:00:00+01:00"
             ))
@@ -418,6 +418,163 @@ fn reverting_a_batch_removes_its_events_and_marks_it() {
         store.revert_batch(42, "tester"),
         Err(StoreError::Batch { id: 42, .. })
     ));
+}
+
+/// An id's current row: (x, category, batch).
+type Current = (f64, String, i64);
+/// A version in its history: (category, batch that brought it, batch that replaced it).
+type Replaced = (String, i64, i64);
+
+/// The current row of an id and its history.
+fn versions(store: &Store, id: &str) -> (Current, Vec<Replaced>) {
+    let mut current = None;
+    store
+        .for_each_event(&EventFilter::default(), |e| {
+            if e.source_id == id {
+                current = Some((e.x, e.category.clone(), e.batch_id));
+            }
+            Ok::<(), StoreError>(())
+        })
+        .expect("events");
+    let history = store
+        .history(Source::Crimes, id)
+        .expect("history")
+        .into_iter()
+        .map(|h| (h.category, h.batch_id, h.replaced_by))
+        .collect();
+    (current.expect("current"), history)
+}
+
+fn batch_of(store: &mut Store, events: &[Event]) -> Vec<Insert> {
+    let mut batch = store.begin_batch(&info()).expect("batch");
+    let done: Vec<Insert> = events
+        .iter()
+        .map(|e| batch.insert(e).expect("insert"))
+        .collect();
+    batch
+        .commit(
+            &[FileOutcome::default()],
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        )
+        .expect("commit");
+    done
+}
+
+#[test]
+fn a_revision_becomes_current_keeps_the_history_and_never_rolls_back() {
+    let (_dir, mut store) = new_store();
+    let at = "2024-02-01T10:00:00+01:00";
+    let first = event(1, 674_000.0, 6_580_000.0, Precision::Exact, at);
+    let other = event(2, 674_100.0, 6_580_000.0, Precision::Exact, at);
+    assert_eq!(
+        batch_of(&mut store, &[first.clone(), other.clone()]),
+        [Insert::Accepted; 2]
+    );
+    let view_before = store.load_view().expect("view");
+    // Batch 2: id c1 re-delivered with another category: a revision.
+    let revised = Event {
+        category: "Rån".into(),
+        category_norm: NormCategory::Robbery,
+        ..first.clone()
+    };
+    assert_eq!(
+        batch_of(&mut store, &[revised.clone(), other.clone()]),
+        [Insert::Updated, Insert::Duplicate]
+    );
+    assert_eq!(store.event_count().expect("count"), 2);
+    let (now, history) = versions(&store, "c1");
+    assert_eq!((now.1.as_str(), now.2), ("Rån", 2));
+    assert_eq!(history, [("Cykelstöld".to_owned(), 1, 2)]);
+    assert_eq!(
+        store.batches().expect("batches")[1].updated,
+        0,
+        "counts come from the files"
+    );
+    // The view is rebuilt (a stored row changed), and shows the new category.
+    let view = store.load_view().expect("view");
+    assert_eq!(view.source, ViewSource::Rebuilt);
+    assert_ne!(view.version, view_before.version);
+    // Batch 3: the older snapshot again: nothing rolls back. Batch 4: a third
+    // content moves the record on; its location moved too.
+    assert_eq!(
+        batch_of(&mut store, std::slice::from_ref(&first)),
+        [Insert::Duplicate]
+    );
+    assert_eq!(versions(&store, "c1").0 .1, "Rån");
+    let moved = Event {
+        x: 674_050.0,
+        category: "Rån, grovt".into(),
+        ..revised.clone()
+    };
+    assert_eq!(
+        batch_of(&mut store, std::slice::from_ref(&moved)),
+        [Insert::Updated]
+    );
+    let (now, history) = versions(&store, "c1");
+    assert_eq!((now.0, now.1.as_str(), now.2), (674_050.0, "Rån, grovt", 4));
+    assert_eq!(
+        history,
+        [("Cykelstöld".to_owned(), 1, 2), ("Rån".to_owned(), 2, 4)]
+    );
+    // Reverting batch 2 (whose version was replaced by 4): the current version
+    // stays, the first now counts as replaced by 4.
+    store.revert_batch(2, "t").expect("revert 2");
+    let (now, history) = versions(&store, "c1");
+    assert_eq!(now.2, 4);
+    assert_eq!(history, [("Cykelstöld".to_owned(), 1, 4)]);
+    // Reverting batch 4 gives back the version it replaced, at its place.
+    assert_eq!(store.revert_batch(4, "t").expect("revert 4"), 1);
+    let (now, history) = versions(&store, "c1");
+    assert_eq!((now.0, now.1.as_str(), now.2), (674_000.0, "Cykelstöld", 1));
+    assert!(history.is_empty());
+    assert_eq!(store.event_count().expect("count"), 2);
+}
+
+#[test]
+fn a_store_of_schema_3_migrates_and_its_rows_compare_by_content() {
+    let (dir, mut store) = new_store();
+    let at = "2024-02-01T10:00:00+01:00";
+    let first = event(1, 674_000.0, 6_580_000.0, Precision::Exact, at);
+    batch_of(&mut store, std::slice::from_ref(&first));
+    let path = store.path().to_owned();
+    drop(store);
+    // Back to schema 3: no history, no `updated`.
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "DROP TABLE event_history;
+         DROP TABLE police_polls;
+         DELETE FROM gpkg_contents WHERE table_name IN ('event_history', 'police_polls');
+         ALTER TABLE ingest_batches DROP COLUMN updated;
+         ALTER TABLE ingest_files DROP COLUMN updated;
+         UPDATE trygg_meta SET value = '3' WHERE key = 'schema_version';",
+    )
+    .expect("to schema 3");
+    drop(conn);
+    let mut store = Store::open(&path).expect("migrates");
+    assert_eq!(
+        store.meta("schema_version").expect("meta").as_deref(),
+        Some(schema::SCHEMA_VERSION)
+    );
+    // The same content is still a duplicate, other content a revision; the
+    // same attributes written with other spacing and member order are the
+    // same content.
+    assert_eq!(
+        batch_of(&mut store, std::slice::from_ref(&first)),
+        [Insert::Duplicate]
+    );
+    let respaced = Event {
+        attributes: "{ \"id\" : 1 }".into(),
+        ..first.clone()
+    };
+    assert_eq!(batch_of(&mut store, &[respaced]), [Insert::Duplicate]);
+    let revised = Event {
+        attributes: "{\"id\":1,\"note\":\"edited\"}".into(),
+        ..first
+    };
+    assert_eq!(batch_of(&mut store, &[revised]), [Insert::Updated]);
+    assert_eq!(versions(&store, "c1").1.len(), 1);
+    drop(dir);
 }
 
 /// Every column of two views, event by event.

@@ -58,6 +58,18 @@ pub enum Command {
         #[command(subcommand)]
         command: BatchesCommand,
     },
+    /// The police events feed: poll it once into a store (for cron).
+    Police {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::report::PoliceCommand,
+    },
+    /// Reports: the weekly hotspot report.
+    Report {
+        /// Which report.
+        #[command(subcommand)]
+        command: crate::report::ReportCommand,
+    },
 }
 
 /// `trygg batches ...`.
@@ -261,4 +273,12 @@ pub struct ServeArgs {
     /// Log JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Make the weekly report on a schedule, Stockholm time, e.g. "mon 06:00"
+    /// (reports go to `[reports] dir`, default reports/ beside the store).
+    #[arg(long)]
+    pub weekly_report: Option<String>,
+    /// Poll this police events feed (e.g. https://polisen.se/api/events)
+    /// every `[police] interval_s` seconds.
+    #[arg(long)]
+    pub police_url: Option<String>,
 }

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest, Progress};
 use trygg_ingest::setup::{begin_store, load_area_layer, AreaLoad};
 use trygg_store::{BatchRecord, EventFilter, Store};
@@ -39,6 +38,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query { command } => crate::query::run_query(&command),
         Command::Info { store } => run_info(&store),
         Command::Batches { command } => run_batches(&command),
+        Command::Report { command } => crate::report::run(&command),
+        Command::Police { command } => crate::report::police(&command),
     }
 }
 
@@ -56,7 +57,7 @@ pub(crate) fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 /// Runs `work` on the store at `path`: the existing one, or a new one (with
 /// Stockholm's areas when `default_areas`) that appears under its name only if
 /// `work` succeeds and `keep` accepts its result.
-fn in_store<T>(
+pub(crate) fn in_store<T>(
     path: &Path,
     default_areas: bool,
     keep: impl Fn(&T) -> bool,
@@ -159,11 +160,16 @@ fn print_summary(
     Ok(())
 }
 
-/// "read N, accepted N, duplicates N, skipped N, rejected N".
+/// "read N, accepted N, updated N, duplicates N, skipped N, rejected N".
 pub(crate) fn counts_line(report: &IngestReport) -> String {
     format!(
-        "read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
-        report.read, report.accepted, report.duplicates, report.skipped, report.rejected
+        "read {}, accepted {}, updated {}, duplicates {}, skipped {}, rejected {}",
+        report.read,
+        report.accepted,
+        report.updated,
+        report.duplicates,
+        report.skipped,
+        report.rejected
     )
 }
 
@@ -265,12 +271,20 @@ pub(crate) fn run_info(path: &Path) -> anyhow::Result<ExitCode> {
 /// One batch as `info` and `batches list` show it.
 fn batch_line(b: &BatchRecord) -> String {
     let mut line = format!(
-        "batch {} {} {}: read {}, accepted {}, duplicates {}, skipped {}, rejected {}",
-        b.id, b.started_at, b.source, b.read, b.accepted, b.duplicates, b.skipped, b.rejected
+        "batch {} {} {}: read {}, accepted {}, updated {}, duplicates {}, skipped {}, rejected {}",
+        b.id,
+        b.started_at,
+        b.source,
+        b.read,
+        b.accepted,
+        b.updated,
+        b.duplicates,
+        b.skipped,
+        b.rejected
     );
     if let Some(r) = &b.reverted {
         line.push_str(&format!(
-            "; REVERTED {} by {} ({} events removed)",
+            "; REVERTED {} by {} ({} events removed or given back their earlier version)",
             r.at, r.by, r.events
         ));
     }
@@ -284,17 +298,7 @@ fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
             let store = Store::open(store)?;
             let batches = store.batches()?;
             if *json {
-                let list: Vec<_> = batches
-                    .iter()
-                    .map(|b| {
-                        json!({"id": b.id, "source": b.source, "started_at": b.started_at,
-                               "finished_at": b.finished_at, "read": b.read, "accepted": b.accepted,
-                               "duplicates": b.duplicates, "skipped": b.skipped, "rejected": b.rejected,
-                               "files": b.files.iter().map(|(f, sha)| json!({"file": f, "sha256": sha})).collect::<Vec<_>>(),
-                               "time_notes": serde_json::from_str::<serde_json::Value>(&b.notes).unwrap_or_default(),
-                               "reverted": b.reverted.as_ref().map(|r| json!({"at": r.at, "by": r.by, "events": r.events}))})
-                    })
-                    .collect();
+                let list: Vec<_> = batches.iter().map(BatchRecord::to_json).collect();
                 writeln!(out, "{}", serde_json::Value::Array(list))?;
             } else {
                 for b in &batches {
@@ -316,7 +320,7 @@ fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
             let removed = store.revert_batch(*batch, &by)?;
             writeln!(
                 out,
-                "reverted batch {batch}: {removed} events removed; the batch stays listed as reverted by {by}"
+                "reverted batch {batch}: {removed} events removed or given back the version the batch replaced; the batch stays listed as reverted by {by}"
             )?;
         }
     }

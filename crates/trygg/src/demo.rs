@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trygg_demo::{DemoParams, Manifest};
-use trygg_ingest::setup::{begin_store, load_population_csv};
-use trygg_store::{meta, Store};
+use trygg_ingest::setup::begin_store;
+use trygg_store::Store;
 
 use crate::cli::DemoArgs;
 use crate::commands::{counts_line, progress_bar, run_info};
@@ -96,20 +96,8 @@ fn ingest_all(
     manifest: &Manifest,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
-    store.set_meta(meta::SYNTHETIC, "true")?;
-    store.set_meta(meta::NOTICE, &manifest.notice)?;
-    store.set_meta(meta::DEMO_MANIFEST, &serde_json::to_string(manifest)?)?;
-    let population = data_dir.join(&manifest.population.path);
-    let n = load_population_csv(
-        store,
-        &population,
-        "stadsdel",
-        "trygg-demo (synthetic figures; see manifest.json)",
-    )?;
-    writeln!(out, "  population: {n} rows for layer stadsdel")?;
-
     let bar = progress_bar(true);
-    let accepted = trygg_demo::load::load(
+    let (population, accepted) = trygg_demo::load::fill(
         store,
         data_dir,
         manifest,
@@ -137,5 +125,6 @@ fn ingest_all(
             }
         },
     )?;
+    writeln!(out, "  population: {population} rows for layer stadsdel")?;
     Ok(accepted)
 }

@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 mod output;
 mod query;
+mod report;
 mod serve;
 
 use std::process::ExitCode;

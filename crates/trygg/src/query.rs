@@ -189,6 +189,10 @@ pub struct CountsArgs {
     /// One row per normalised category.
     #[arg(long)]
     by_category: bool,
+    /// Compare with this many periods before (default 1; e.g. 4 with a week:
+    /// the four weeks before, by their weekly rate).
+    #[arg(long)]
+    previous_periods: Option<u32>,
     #[command(flatten)]
     suppress: SuppressArgs,
 }
@@ -235,6 +239,9 @@ pub struct PolygonArgs {
     /// The series' period length (default month, 12 months up to the period's end).
     #[arg(long)]
     window: Option<String>,
+    /// One row per normalised category besides the total.
+    #[arg(long)]
+    by_category: bool,
     #[command(flatten)]
     suppress: SuppressArgs,
 }
@@ -384,6 +391,7 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 selection: (&a.selection).into(),
                 by_source: a.by_source,
                 by_category: a.by_category,
+                previous_periods: a.previous_periods,
                 disclosure: (&a.suppress).into(),
             },
         ),
@@ -406,6 +414,7 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 period: a.period.clone(),
                 selection: (&a.selection).into(),
                 window: a.window.clone(),
+                by_category: a.by_category,
                 disclosure: (&a.suppress).into(),
             },
         ),

@@ -31,12 +31,23 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.log_json {
         c.log_format = LogFormat::Json;
     }
+    if let Some(when) = &args.weekly_report {
+        c.reports.weekly = Some(when.clone());
+    }
+    if let Some(url) = &args.police_url {
+        c.police.url = Some(url.clone());
+    }
     Ok(c)
 }
 
-/// The demo's configuration.
+/// The demo's configuration: the weekly report on its schedule too, so the
+/// last complete week's report is there at start (in reports/ beside the store).
 pub fn demo_config(store: &Path, addr: &str) -> Config {
     Config {
+        reports: trygg_server::config::ReportsConfig {
+            weekly: Some("mon 06:00".into()),
+            ..trygg_server::config::ReportsConfig::default()
+        },
         store: Some(store.to_owned()),
         addr: addr.to_owned(),
         anonymous_role: Some(Role::Analyst),

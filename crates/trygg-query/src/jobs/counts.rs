@@ -36,6 +36,10 @@ pub struct CountsRequest {
     pub by_source: bool,
     /// One row per normalised category.
     pub by_category: bool,
+    /// How many periods before the period the "previous" comparison spans,
+    /// 1-52 (default 1; e.g. 4 with a week: the four weeks before, compared by
+    /// their weekly rate).
+    pub previous_periods: Option<u32>,
     /// Suppression.
     #[serde(flatten)]
     pub disclosure: DisclosureParams,
@@ -250,6 +254,16 @@ impl Job for CountsRequest {
             layer: self.layer.clone().unwrap_or_else(|| "stadsdel".into()),
             query: CountsQuery {
                 period: period("period", &self.period)?,
+                previous_periods: match self.previous_periods {
+                    None => 1,
+                    Some(n @ 1..=52) => n,
+                    Some(n) => {
+                        return Err(QueryError::invalid(
+                            "previous_periods",
+                            format!("{n} is not 1..=52"),
+                        ))
+                    }
+                },
                 selection: self.selection.validate(None)?,
                 group_by: GroupBy {
                     source: self.by_source,
@@ -587,6 +601,8 @@ pub struct PolygonRequest {
     /// The series' period length (default month) over the 12 months (or periods)
     /// up to the period's end.
     pub window: Option<String>,
+    /// One row per normalised category besides the total.
+    pub by_category: bool,
     /// Suppression.
     #[serde(flatten)]
     pub disclosure: DisclosureParams,
@@ -604,6 +620,9 @@ pub struct PolygonResult {
     /// The series up to the period's end.
     pub series: TrendResult,
 }
+
+/// The layer name and area code of a drawn polygon in its results.
+pub const DRAWN: &str = "drawn";
 
 /// The most vertices a drawn polygon may have.
 pub const MAX_POLYGON_VERTICES: usize = 10_000;
@@ -675,7 +694,7 @@ fn drawn_area(geometry: &Value, proj: &Proj) -> Result<StoredArea, QueryError> {
         return Err(bad("no polygon"));
     }
     Ok(StoredArea {
-        code: "drawn".into(),
+        code: DRAWN.into(),
         name: "drawn area".into(),
         properties: "{}".into(),
         geometry: geo_types::MultiPolygon(out),
@@ -721,11 +740,15 @@ impl Job for PolygonRequest {
             window,
             area,
         } = v;
-        let layer = AreaLayer::polygons("drawn", std::slice::from_ref(&area));
+        let layer = AreaLayer::polygons(DRAWN, std::slice::from_ref(&area));
         let query = CountsQuery {
             period: period_value,
+            previous_periods: 1,
             selection: selection.clone(),
-            group_by: GroupBy::default(),
+            group_by: GroupBy {
+                source: false,
+                category: self.by_category,
+            },
         };
         let counts = area_counts(snap.view(), &layer, &[], &query).field("period")?;
         let shapes = opts
@@ -735,13 +758,14 @@ impl Job for PolygonRequest {
         let stats = CountsResult {
             data: snap.data().clone(),
             request: CountsRequest {
-                layer: Some("drawn".into()),
+                layer: Some(DRAWN.into()),
                 period: self.period.clone(),
                 selection: self.selection.clone(),
+                by_category: self.by_category,
                 disclosure: self.disclosure,
                 ..CountsRequest::default()
             },
-            layer: "drawn".into(),
+            layer: DRAWN.into(),
             period: counts.period,
             previous: counts.previous,
             year_earlier: counts.year_earlier,

@@ -8,6 +8,7 @@ pub mod hotspots;
 pub mod survey;
 pub mod tiles;
 pub mod time;
+pub mod weekly;
 
 use serde_json::{json, Value};
 use trygg_analytics::areas::AreaLayer;

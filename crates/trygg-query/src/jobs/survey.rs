@@ -234,6 +234,7 @@ impl Job for SurveyRequest {
                     snap.population(),
                     &CountsQuery {
                         period: p,
+                        previous_periods: 1,
                         selection: trygg_analytics::selection::Selection::all(),
                         group_by: GroupBy::default(),
                     },

@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use trygg_ingest::pipeline::{ingest as run_ingest, IngestError, IngestRequest};
 use trygg_query::Role;
+use trygg_store::BatchRecord;
 
 use super::{blocking, caller};
 use crate::error::ApiError;
@@ -29,19 +30,7 @@ pub(crate) async fn batches(
     caller(&state, &headers)?.require(Role::Admin)?;
     let s = state.clone();
     let list = blocking(move || s.with_store(|store| store.batches())).await?;
-    let rows: Vec<Value> = list
-        .iter()
-        .map(|b| {
-            json!({
-                "id": b.id, "source": b.source, "started_at": b.started_at, "finished_at": b.finished_at,
-                "read": b.read, "accepted": b.accepted, "duplicates": b.duplicates,
-                "skipped": b.skipped, "rejected": b.rejected,
-                "files": b.files.iter().map(|(f, h)| json!({"file": f, "sha256": h})).collect::<Vec<_>>(),
-                "notes": serde_json::from_str::<Value>(&b.notes).unwrap_or(Value::Null),
-                "reverted": b.reverted.as_ref().map(|r| json!({"at": r.at, "by": r.by, "events": r.events})),
-            })
-        })
-        .collect();
+    let rows: Vec<Value> = list.iter().map(BatchRecord::to_json).collect();
     Ok(Json(json!({"batches": rows})))
 }
 
@@ -102,6 +91,25 @@ pub(crate) async fn revert(
     })
     .await?;
     Ok(Json(json!({"batch_id": id, "reverted_events": removed})))
+}
+
+/// `GET /api/v1/admin/police`: the police feed's poll log (the latest 100
+/// polls, newest first) and its all-time counts, gaps included.
+pub(crate) async fn police(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    caller(&state, &headers)?.require(Role::Admin)?;
+    let s = state.clone();
+    let (counts, polls) =
+        blocking(move || s.with_store(|store| Ok((store.feed_counts()?, store.polls(100)?))))
+            .await?;
+    Ok(Json(json!({
+        "url": state.config.police.url,
+        "interval_s": state.config.police.interval_s,
+        "counts": counts,
+        "polls": polls,
+    })))
 }
 
 /// `GET /api/v1/admin/audit?limit=&before=`.

@@ -1,20 +1,25 @@
 //! Charts: `/api/v1/charts/{name}.svg` or `.png`, with the parameters of the
 //! statistics they draw (`trend`: the trend query's, `categories` and `areas`:
 //! the counts', `matrix`, `survey`, `change`: theirs) plus `lang`, `measure`,
-//! `areas` and `scale` (see [`ChartParams`]). The role's suppression applies as
-//! for the statistics; answers are cached and carry a strong ETag.
+//! `areas` and `scale` (see [`ChartParams`]). A drawn polygon's trend,
+//! categories and matrix are a POST of its polygon request. The role's
+//! suppression applies as for the statistics; answers are cached and carry a
+//! strong ETag.
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use trygg_query::charts::{ChartParams, ChartRequest, Lang, KINDS};
+use trygg_query::charts::{ChartParams, ChartRequest, DrawnChart, Lang, KINDS};
 use trygg_query::jobs::Options;
-use trygg_query::{ChangeRequest, CountsRequest, MatrixRequest, SurveyRequest, TrendRequest};
+use trygg_query::{
+    ChangeRequest, CountsRequest, MatrixRequest, PolygonRequest, SurveyRequest, TrendRequest,
+};
 
 use super::{cached, caller, etag, heavy, not_modified};
 use crate::error::ApiError;
-use crate::params::from_query;
+use crate::params::{from_body, from_query, post_query};
 use crate::state::AppState;
 
 /// The chart parameters beside the job's.
@@ -85,6 +90,18 @@ fn parse(name: &str, query: Option<&str>) -> Result<(ChartRequest, ChartParams),
     Ok((request, chart_params(&extra)?))
 }
 
+/// `NAME.svg` or `NAME.png`: the name and whether PNG.
+fn file_kind(file: &str) -> Result<(&str, bool), ApiError> {
+    match file.rsplit_once('.') {
+        Some((name, "svg")) => Ok((name, false)),
+        Some((name, "png")) => Ok((name, true)),
+        _ => Err(ApiError::invalid(
+            "chart",
+            format!("'{file}' is not NAME.svg or NAME.png"),
+        )),
+    }
+}
+
 /// `GET /api/v1/charts/{name}.svg|png`.
 pub(crate) async fn chart(
     State(state): State<AppState>,
@@ -92,18 +109,47 @@ pub(crate) async fn chart(
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let who = caller(&state, &headers)?;
-    let (name, png) = match file.rsplit_once('.') {
-        Some((name, "svg")) => (name, false),
-        Some((name, "png")) => (name, true),
-        _ => {
-            return Err(ApiError::invalid(
-                "chart",
-                format!("'{file}' is not NAME.svg or NAME.png"),
-            ))
-        }
-    };
-    let (mut request, params) = parse(name, query.as_deref())?;
+    let (name, png) = file_kind(&file)?;
+    let (request, params) = parse(name, query.as_deref())?;
+    respond(state, &headers, &file, request, params, png).await
+}
+
+/// `POST /api/v1/charts/{trend|categories|matrix}.svg|png` with a drawn
+/// polygon's request as the body (that of `POST /api/v1/query/polygon`);
+/// `lang` and `scale` in the query string.
+pub(crate) async fn drawn(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (name, png) = file_kind(&file)?;
+    let kind = DrawnChart::named(name)?;
+    let request: PolygonRequest = from_body(&body)?;
+    let params = chart_params(&post_query(query.as_deref(), &["lang", "scale"])?)?;
+    respond(
+        state,
+        &headers,
+        &file,
+        ChartRequest::Drawn(kind, request),
+        params,
+        png,
+    )
+    .await
+}
+
+/// Protects, validates, draws (cached by data version, role and request) and
+/// answers a chart.
+async fn respond(
+    state: AppState,
+    headers: &HeaderMap,
+    file: &str,
+    mut request: ChartRequest,
+    params: ChartParams,
+    png: bool,
+) -> Result<Response, ApiError> {
+    let who = caller(&state, headers)?;
     let policy = &state.config.policy;
     match &mut request {
         ChartRequest::Trend(r) => policy.protect(who.role, r),
@@ -111,13 +157,14 @@ pub(crate) async fn chart(
         ChartRequest::Matrix(r) => policy.protect(who.role, r),
         ChartRequest::Survey(r) => policy.protect(who.role, r),
         ChartRequest::Change(r) => policy.protect(who.role, r),
+        ChartRequest::Drawn(_, r) => policy.protect(who.role, r),
     }
     request.validate()?;
     let snap = state.live.current();
     let version = snap.data().version;
     let asked = serde_json::to_string(&(&request, &params)).map_err(ApiError::internal)?;
-    let tag = etag(version, &["chart", &file, who.role.as_str(), &asked]);
-    if let Some(r) = not_modified(&state, &headers, &tag) {
+    let tag = etag(version, &["chart", file, who.role.as_str(), &asked]);
+    if let Some(r) = not_modified(&state, headers, &tag) {
         return Ok(r);
     }
     let budget = state.config.limits.budget();

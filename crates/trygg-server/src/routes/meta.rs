@@ -34,9 +34,16 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Json<Value> {
 /// `GET /metrics` (Prometheus text).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let snap = state.live.current();
-    let text = state
-        .metrics
-        .render(snap.data().version, state.snapshot_age(), snap.view().len());
+    let s = state.clone();
+    let feed = blocking(move || s.with_store(|store| store.feed_counts()))
+        .await
+        .unwrap_or_default();
+    let text = state.metrics.render(
+        snap.data().version,
+        state.snapshot_age(),
+        snap.view().len(),
+        &feed,
+    );
     (
         [(
             header::CONTENT_TYPE,

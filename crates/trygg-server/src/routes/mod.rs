@@ -6,6 +6,7 @@ mod charts;
 mod events;
 mod meta;
 mod query;
+mod reports;
 mod tiles;
 mod web;
 
@@ -45,8 +46,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/query/survey", get(query::survey))
         .route("/api/v1/query/matrix", get(query::matrix))
         .route("/api/v1/query/trend", get(query::trend))
+        .route("/api/v1/query/weekly", get(query::weekly))
+        .route("/api/v1/reports", get(reports::list))
+        .route("/api/v1/reports/{week}/{file}", get(reports::file))
+        .route("/api/v1/admin/police", get(admin::police))
         .route("/api/v1/events", get(events::events))
-        .route("/api/v1/charts/{file}", get(charts::chart))
+        .route(
+            "/api/v1/charts/{file}",
+            get(charts::chart).post(charts::drawn),
+        )
         .route("/api/v1/admin/batches", get(admin::batches))
         .route(
             "/api/v1/admin/batches/{id}/rejections",

@@ -5,14 +5,15 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
+use serde_json::Value;
 use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, MatrixRequest, PolygonRequest,
-    SurveyRequest, TableRequest, TrendRequest,
+    SurveyRequest, TableRequest, TrendRequest, WeeklyRequest,
 };
 
 use super::{answer, caller, format_of};
 use crate::error::ApiError;
-use crate::params::{from_body, from_query};
+use crate::params::{from_body, from_query, post_query};
 use crate::state::AppState;
 
 macro_rules! get_job {
@@ -43,6 +44,7 @@ get_job!(
     survey: SurveyRequest,
     matrix: MatrixRequest,
     trend: TrendRequest,
+    weekly: WeeklyRequest,
 );
 
 /// POST of a drawn polygon's statistics (`format` in the query string).
@@ -61,14 +63,9 @@ pub(crate) async fn polygon(
 
 /// Only `format` is read from a POST's query string.
 fn format_from_query(query: Option<&str>) -> Result<trygg_query::encode::Format, ApiError> {
-    let mut format = None;
-    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if k != "format" {
-            return Err(ApiError::invalid(&k, "unknown parameter (known: format)"));
-        }
-        if format.replace(v.into_owned()).is_some() {
-            return Err(ApiError::invalid("format", "given more than once"));
-        }
+    let known = post_query(query, &["format"])?;
+    match known.get("format").and_then(Value::as_str) {
+        None => Ok(trygg_query::encode::Format::Json),
+        Some(f) => Ok(f.parse()?),
     }
-    format.map_or(Ok(trygg_query::encode::Format::Json), |f| Ok(f.parse()?))
 }

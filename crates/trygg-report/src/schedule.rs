@@ -1,0 +1,309 @@
+//! The weekly report on a schedule (`trygg serve --weekly-report "mon 06:00"`):
+//! each ISO week's report is due at the first scheduled time (Stockholm time)
+//! after the week ends. [`Scheduler::tick`] makes every due week that has no
+//! report yet, oldest first, so weeks missed while the server was down are
+//! caught up and none is skipped; with `regenerate`, a recent week whose
+//! events changed since its report (another batch, a revision, a revert) is
+//! made again. The clock is a parameter, so tests move time by hand.
+//!
+//! Reports live in `DIR/WEEK/` (made in a temporary folder and renamed into
+//! place, so a folder that exists is complete), with `index.json` saying when
+//! and from which data version; `DIR/schedule.json` records the first week
+//! the schedule covers.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Europe::Stockholm;
+use serde::{Deserialize, Serialize};
+use trygg_analytics::window::Period;
+use trygg_query::charts::Lang;
+use trygg_query::{Policy, Snapshot, WeeklyRequest};
+use trygg_store::{Provenance, Store};
+
+use crate::{build, write, Output, ReportError};
+
+/// When the weekly report runs: a weekday and a Stockholm time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// The weekday.
+    pub weekday: Weekday,
+    /// The local time.
+    pub time: NaiveTime,
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
+    /// `"mon 06:00"` (weekday as three letters, Swedish or English, and HH:MM).
+    fn from_str(s: &str) -> Result<Schedule, String> {
+        let bad = || format!("'{s}' is not a weekday and a time, e.g. \"mon 06:00\"");
+        let (day, time) = s.trim().split_once(' ').ok_or_else(bad)?;
+        let weekday = match day.trim().to_lowercase().as_str() {
+            "mon" | "mån" => Weekday::Mon,
+            "tue" | "tis" => Weekday::Tue,
+            "wed" | "ons" => Weekday::Wed,
+            "thu" | "tor" => Weekday::Thu,
+            "fri" | "fre" => Weekday::Fri,
+            "sat" | "lör" => Weekday::Sat,
+            "sun" | "sön" => Weekday::Sun,
+            _ => return Err(bad()),
+        };
+        let time = NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| bad())?;
+        Ok(Schedule { weekday, time })
+    }
+}
+
+impl Schedule {
+    /// When the report of the ISO week starting `monday` is due: the first
+    /// scheduled weekday and time after the week's Sunday, Stockholm time (a
+    /// time that a daylight-saving change skips is taken an hour later).
+    pub fn due(&self, monday: NaiveDate) -> DateTime<Utc> {
+        let after = monday + Duration::days(7);
+        let offset =
+            (7 + self.weekday.num_days_from_monday() - after.weekday().num_days_from_monday()) % 7;
+        let day = after + Duration::days(i64::from(offset));
+        let local = day.and_time(self.time);
+        Stockholm
+            .from_local_datetime(&local)
+            .earliest()
+            .or_else(|| {
+                Stockholm
+                    .from_local_datetime(&(local + Duration::hours(1)))
+                    .earliest()
+            })
+            .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc))
+    }
+}
+
+/// The Monday of the ISO week `label` (`2024-W20`).
+fn monday(label: &str) -> Option<NaiveDate> {
+    label.parse::<Period>().ok().map(|p| p.start)
+}
+
+fn label(monday: NaiveDate) -> String {
+    let w = monday.iso_week();
+    format!("{:04}-W{:02}", w.year(), w.week())
+}
+
+/// The scheduler's settings.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    /// Where reports are kept.
+    pub dir: PathBuf,
+    /// When.
+    pub schedule: Schedule,
+    /// The language.
+    pub lang: Lang,
+    /// The area layer (default stadsdel).
+    pub layer: Option<String>,
+    /// The suppression rule (the viewers').
+    pub policy: Policy,
+    /// Chromium for the PDF (`None`: no PDF).
+    pub chromium: Option<PathBuf>,
+    /// Make a week again when its events changed, for the weeks this far back.
+    pub regenerate_weeks: u32,
+    /// The first week, when `schedule.json` does not say (default: the last
+    /// week whose report was due before the first tick).
+    pub since: Option<String>,
+}
+
+/// What `DIR/WEEK/index.json` says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    /// The week.
+    pub week: String,
+    /// Its first day.
+    pub from: String,
+    /// Its last day.
+    pub to: String,
+    /// When the report was made (UTC).
+    pub generated_at: String,
+    /// The data version it shows.
+    pub data_version: u64,
+    /// Its language.
+    pub lang: String,
+    /// Its files.
+    pub files: Vec<String>,
+    /// Which time it was made again, 0 the first.
+    pub revision: u32,
+    /// The week's provenance it was made from (to tell when the data changed).
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ScheduleState {
+    since: String,
+}
+
+/// What a tick did for a week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    /// A due week's first report.
+    New(String),
+    /// A week made again because its events changed.
+    Regenerated(String),
+}
+
+impl Scheduler {
+    /// The reports kept, newest first.
+    pub fn list(dir: &Path) -> Vec<Index> {
+        let mut out: Vec<Index> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| monday(&e.file_name().to_string_lossy()).is_some())
+            .filter_map(|e| std::fs::read(e.path().join("index.json")).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
+        out.sort_by(|a: &Index, b: &Index| b.week.cmp(&a.week));
+        out
+    }
+
+    fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
+        let path = path.to_owned();
+        move |source| ReportError::Write {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    /// The first week covered: from `schedule.json`, else `since`, else the
+    /// last week due by `now` (recorded on first use).
+    fn since(&self, now: DateTime<Utc>) -> Result<NaiveDate, ReportError> {
+        let path = self.dir.join("schedule.json");
+        if let Some(state) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ScheduleState>(&b).ok())
+        {
+            if let Some(m) = monday(&state.since) {
+                return Ok(m);
+            }
+        }
+        let first = match self.since.as_deref().and_then(monday) {
+            Some(m) => m,
+            None => {
+                // The last week whose report is due by now.
+                let today = now.with_timezone(&Stockholm).date_naive();
+                let mut m =
+                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+                while self.schedule.due(m) > now {
+                    m -= Duration::days(7);
+                }
+                m
+            }
+        };
+        std::fs::create_dir_all(&self.dir).map_err(self.io(&self.dir))?;
+        let state = ScheduleState {
+            since: label(first),
+        };
+        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| self.io(&path)(e.into()))?;
+        std::fs::write(&path, bytes).map_err(self.io(&path))?;
+        Ok(first)
+    }
+
+    /// The weeks due by `now`, oldest first.
+    pub fn due_weeks(&self, now: DateTime<Utc>) -> Result<Vec<String>, ReportError> {
+        let mut m = self.since(now)?;
+        let mut out = Vec::new();
+        while self.schedule.due(m) <= now {
+            out.push(label(m));
+            m += Duration::days(7);
+        }
+        Ok(out)
+    }
+
+    /// Makes what is due by `now` (see the module): first the weeks without a
+    /// report, then the recent weeks whose events changed.
+    pub fn tick(
+        &self,
+        store: &Store,
+        snap: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Made>, ReportError> {
+        let due = self.due_weeks(now)?;
+        let mut made = Vec::new();
+        for week in &due {
+            if !self.dir.join(week).join("index.json").exists() {
+                self.make(store, snap, week, now, None)?;
+                made.push(Made::New(week.clone()));
+            }
+        }
+        let recent = due.iter().rev().take(self.regenerate_weeks as usize);
+        for week in recent {
+            if made.iter().any(|m| *m == Made::New(week.clone())) {
+                continue;
+            }
+            let Some(index) = std::fs::read(self.dir.join(week).join("index.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
+            else {
+                continue;
+            };
+            let period: Period = week
+                .parse()
+                .map_err(|e| trygg_query::QueryError::invalid("week", format!("{e}")))?;
+            let (from, to) = period.utc_bounds();
+            if store.provenance(from, to)? != index.provenance {
+                self.make(store, snap, week, now, Some(index.revision + 1))?;
+                made.push(Made::Regenerated(week.clone()));
+            }
+        }
+        Ok(made)
+    }
+
+    /// Makes the report of `week` into a temporary folder and renames it into place.
+    fn make(
+        &self,
+        store: &Store,
+        snap: &Snapshot,
+        week: &str,
+        now: DateTime<Utc>,
+        revision: Option<u32>,
+    ) -> Result<(), ReportError> {
+        let request = WeeklyRequest {
+            week: week.to_owned(),
+            layer: self.layer.clone(),
+            ..WeeklyRequest::default()
+        };
+        let report = build(store, snap, &request, &self.policy, self.lang)?;
+        let tmp = self.dir.join(format!(".making-{week}"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let generated_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let written = write(
+            &report,
+            &Output {
+                dir: tmp.clone(),
+                generated_at: generated_at.clone(),
+                chromium: self.chromium.clone(),
+            },
+        )?;
+        let index = Index {
+            week: report.numbers.week.clone(),
+            from: report.numbers.from.clone(),
+            to: report.numbers.to.clone(),
+            generated_at,
+            data_version: report.numbers.data.version,
+            lang: crate::text::pick(self.lang, "sv", "en").to_owned(),
+            files: written
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect(),
+            revision: revision.unwrap_or(0),
+            provenance: report.provenance.clone(),
+        };
+        let index_path = tmp.join("index.json");
+        let bytes =
+            serde_json::to_vec_pretty(&index).map_err(|e| self.io(&index_path)(e.into()))?;
+        std::fs::write(&index_path, bytes).map_err(self.io(&index_path))?;
+        let target = self.dir.join(week);
+        let old = self.dir.join(format!(".old-{week}"));
+        if target.exists() {
+            let _ = std::fs::remove_dir_all(&old);
+            std::fs::rename(&target, &old).map_err(self.io(&target))?;
+        }
+        std::fs::rename(&tmp, &target).map_err(self.io(&target))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
