@@ -783,6 +783,17 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
     {
         // Make it a version-1 store, as the previous release wrote them.
         let conn = rusqlite::Connection::open(&store).expect("open");
+        // Schema 5's R-tree: its triggers, then its table.
+        let triggers: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("triggers");
+        for t in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {t}"))
+                .expect("drop");
+        }
         conn.execute_batch(
             "ALTER TABLE ingest_batches DROP COLUMN notes;
              ALTER TABLE ingest_batches DROP COLUMN reverted_at;
@@ -791,6 +802,8 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
              ALTER TABLE events DROP COLUMN time_precision;
              DROP TABLE audit_log;
              DELETE FROM gpkg_contents WHERE table_name = 'audit_log';
+             DROP TABLE rtree_events_geom;
+             DROP TABLE gpkg_extensions;
              DROP TABLE event_history;
              DROP TABLE police_polls;
              DELETE FROM gpkg_contents WHERE table_name IN ('event_history', 'police_polls');
@@ -806,7 +819,7 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
         &store,
         "SELECT value FROM trygg_meta WHERE key = 'schema_version'",
     );
-    assert_eq!(version, "4", "migrated through every version");
+    assert_eq!(version, "5", "migrated through every version");
     assert_eq!(count_events(&store), 0);
     // Version 3's audit log came with it, append-only.
     let conn = rusqlite::Connection::open(&store).expect("open");

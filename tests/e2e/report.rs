@@ -13,7 +13,7 @@ use crate::support::run;
 
 /// A one-year demo store at 30 % volume (the emerging hotspot needs the
 /// volume to stand out), built once.
-fn store() -> &'static Path {
+pub(crate) fn store() -> &'static Path {
     static STORE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
     &STORE
         .get_or_init(|| {

@@ -8,6 +8,7 @@ use trygg_model::{Event, Rejection, Source};
 
 use crate::error::StoreError;
 use crate::geom;
+use crate::schema;
 use crate::store::{
     bump_data_version, grow, grow_contents_extent, now_rfc3339, Store, STORE_SRS_ID,
 };
@@ -75,6 +76,8 @@ pub struct Batch<'a> {
     seen_before: Statement<'a>,
     to_history: Statement<'a>,
     revise: Statement<'a>,
+    /// The largest fid before the batch: the rows after it are its own.
+    appended_after: i64,
     id: i64,
     path: std::path::PathBuf,
     bounds: Option<[f64; 4]>,
@@ -91,6 +94,10 @@ impl Drop for Batch<'_> {
         }
     }
 }
+
+/// A batch appending at least this many events, and at least a quarter of
+/// what is indexed, rebuilds the R-tree in bulk.
+const BULK_INDEX_MIN: i64 = 20_000;
 
 const INSERT_REJECTION: &str =
     "INSERT INTO rejected_rows (batch_id, file, row, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -230,6 +237,14 @@ impl Store {
         let revise = conn.prepare(REVISE).map_err(sql)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(sql)?;
         // From here on, dropping `batch` rolls back.
+        // The R-tree is filled once at commit for the rows appended, not row by
+        // row: its insert trigger is dropped for the batch (and comes back at
+        // commit, or with the rollback).
+        let appended_after: i64 = conn
+            .query_row("SELECT coalesce(max(fid), 0) FROM events", [], |r| r.get(0))
+            .map_err(sql)?;
+        conn.execute_batch("DROP TRIGGER rtree_events_geom_insert")
+            .map_err(sql)?;
         let mut batch = Batch {
             conn,
             insert_event,
@@ -238,6 +253,7 @@ impl Store {
             seen_before,
             to_history,
             revise,
+            appended_after,
             id: 0,
             path: path.clone(),
             bounds: None,
@@ -349,6 +365,29 @@ impl Batch<'_> {
         Ok(Insert::Updated)
     }
 
+    /// Puts the batch's appended rows into the R-tree: one by one when they are
+    /// few next to what is indexed, else by rebuilding the whole tree in bulk
+    /// ([`crate::rtree`]).
+    fn index_appended(&self) -> rusqlite::Result<()> {
+        let appended: i64 = self.conn.query_row(
+            "SELECT count(*) FROM events WHERE fid > ?1",
+            [self.appended_after],
+            |r| r.get(0),
+        )?;
+        let indexed: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM rtree_events_geom_rowid", [], |r| {
+                    r.get(0)
+                })?;
+        if appended >= BULK_INDEX_MIN && appended * 4 >= indexed {
+            crate::rtree::rebuild(self.conn)
+        } else {
+            self.conn
+                .execute(schema::RTREE_FILL_AFTER, [self.appended_after])
+                .map(drop)
+        }
+    }
+
     /// Records a rejected row.
     pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
         self.insert_rejection
@@ -418,6 +457,10 @@ impl Batch<'_> {
             )
             .map_err(sql)?;
         grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
+        self.index_appended().map_err(sql)?;
+        self.conn
+            .execute_batch(schema::RTREE_INSERT_TRIGGER)
+            .map_err(sql)?;
         // A revision changes stored rows: snapshots reload rather than append.
         bump_data_version(self.conn, self.revised).map_err(sql)?;
         self.conn.execute_batch("COMMIT").map_err(sql)?;

@@ -130,6 +130,69 @@ pub fn decode(blob: &[u8]) -> Result<(i32, Geometry<f64>), GeomError> {
     Ok((srs_id, geometry))
 }
 
+/// Whether a blob holds an empty geometry (flag bit 4 of its header).
+pub fn is_empty(blob: &[u8]) -> bool {
+    blob.len() >= 4 && blob[3] & 0b1_0000 != 0
+}
+
+/// A blob's envelope `[min_x, max_x, min_y, max_y]`: the header's when it has
+/// one, else the geometry's own (a point's is the point); `None` for an empty
+/// geometry or one that cannot be read.
+pub fn blob_envelope(blob: &[u8]) -> Option<[f64; 4]> {
+    if blob.len() < 8 || &blob[..2] != b"GP" || is_empty(blob) {
+        return None;
+    }
+    let flags = blob[3];
+    if (flags >> 1) & 0b111 != 0 {
+        let little = flags & 1 == 1;
+        let mut env = [0.0; 4];
+        for (k, v) in env.iter_mut().enumerate() {
+            let b: [u8; 8] = blob.get(8 + 8 * k..16 + 8 * k)?.try_into().ok()?;
+            *v = if little {
+                f64::from_le_bytes(b)
+            } else {
+                f64::from_be_bytes(b)
+            };
+        }
+        return Some(env);
+    }
+    let (_, g) = decode(blob).ok()?;
+    let mut env: Option<[f64; 4]> = None;
+    let mut add = |c: &geo_types::Coord<f64>| {
+        let e = env.get_or_insert([c.x, c.x, c.y, c.y]);
+        *e = [e[0].min(c.x), e[1].max(c.x), e[2].min(c.y), e[3].max(c.y)];
+    };
+    fn walk(g: &Geometry<f64>, add: &mut dyn FnMut(&geo_types::Coord<f64>)) {
+        let ring = |l: &geo_types::LineString<f64>, add: &mut dyn FnMut(&geo_types::Coord<f64>)| {
+            l.0.iter().for_each(&mut *add);
+        };
+        let polygon = |p: &geo_types::Polygon<f64>, add: &mut dyn FnMut(&geo_types::Coord<f64>)| {
+            ring(p.exterior(), add);
+            p.interiors().iter().for_each(|r| ring(r, add));
+        };
+        match g {
+            Geometry::Point(p) => add(&p.0),
+            Geometry::MultiPoint(m) => m.0.iter().for_each(|p| add(&p.0)),
+            Geometry::LineString(l) => ring(l, add),
+            Geometry::MultiLineString(m) => m.0.iter().for_each(|l| ring(l, add)),
+            Geometry::Polygon(p) => polygon(p, add),
+            Geometry::MultiPolygon(m) => m.0.iter().for_each(|p| polygon(p, add)),
+            Geometry::GeometryCollection(c) => c.0.iter().for_each(|g| walk(g, add)),
+            Geometry::Line(l) => {
+                add(&l.start);
+                add(&l.end);
+            }
+            Geometry::Rect(r) => {
+                add(&r.min());
+                add(&r.max());
+            }
+            Geometry::Triangle(t) => t.to_array().iter().for_each(add),
+        }
+    }
+    walk(&g, &mut add);
+    env
+}
+
 /// Decodes a point blob quickly (the store's own events); `None` for anything else.
 pub fn decode_point(blob: &[u8]) -> Option<(f64, f64)> {
     match decode(blob) {

@@ -17,6 +17,7 @@ pub mod geom;
 pub mod meta;
 mod provenance;
 mod read;
+mod rtree;
 mod schema;
 mod store;
 mod view;

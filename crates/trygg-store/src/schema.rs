@@ -7,11 +7,11 @@ pub const GPKG_APPLICATION_ID: i32 = 0x4750_4B47;
 /// `PRAGMA user_version` of a GeoPackage 1.3 file.
 pub const GPKG_USER_VERSION: i32 = 10300;
 /// The version of Trygg's own tables, kept in `trygg_meta`.
-pub const SCHEMA_VERSION: &str = "4";
+pub const SCHEMA_VERSION: &str = "5";
 
 /// Migrations from each earlier schema version to the next, applied in order by
 /// `Store::open` inside one transaction: (from version, SQL).
-pub const MIGRATIONS: [(&str, &str); 3] = [
+pub const MIGRATIONS: [(&str, &str); 4] = [
     (
         "1",
         // 2: batches can be reverted (who, when, how many events went), and carry
@@ -41,7 +41,80 @@ pub const MIGRATIONS: [(&str, &str); 3] = [
         "3",
         SCHEMA_4_SQL,
     ),
+    (
+        // 5: the GeoPackage RTree spatial index extension on `events`, so
+        // QGIS and GDAL read a view's events without scanning every row.
+        "4", RTREE_SQL,
+    ),
 ];
+
+macro_rules! rtree_insert_trigger {
+    () => {
+        "CREATE TRIGGER rtree_events_geom_insert AFTER INSERT ON events
+  WHEN (new.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+  INSERT OR REPLACE INTO rtree_events_geom VALUES (
+    NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;"
+    };
+}
+
+/// The `events` R-tree's insert trigger (the spec's). A batch drops it while it
+/// appends and fills the index in one statement at commit ([`RTREE_FILL_AFTER`]),
+/// then creates it again, all in the batch's transaction.
+pub const RTREE_INSERT_TRIGGER: &str = rtree_insert_trigger!();
+
+/// Indexes the events with `fid > ?1` (a batch's appended rows).
+pub const RTREE_FILL_AFTER: &str = "INSERT OR REPLACE INTO rtree_events_geom
+  SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM events
+  WHERE fid > ?1 AND geom NOT NULL AND NOT ST_IsEmpty(geom)";
+
+/// Schema 5: the GeoPackage 1.3 RTree spatial index extension (F.3) on
+/// `events.geom`: the virtual table, its registration in `gpkg_extensions`, the
+/// spec's triggers, and the index of the rows already stored. Its functions
+/// (`ST_MinX` …, `ST_IsEmpty`) are registered on every connection of the store.
+const RTREE_SQL: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+INSERT INTO gpkg_extensions VALUES
+  ('events', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_events_geom USING rtree(id, minx, maxx, miny, maxy);
+INSERT OR REPLACE INTO rtree_events_geom
+  SELECT fid, ST_MinX(geom), ST_MaxX(geom), ST_MinY(geom), ST_MaxY(geom) FROM events
+  WHERE geom NOT NULL AND NOT ST_IsEmpty(geom);
+",
+    rtree_insert_trigger!(),
+    "
+CREATE TRIGGER rtree_events_geom_update1 AFTER UPDATE OF geom ON events
+  WHEN OLD.fid = NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+  INSERT OR REPLACE INTO rtree_events_geom VALUES (
+    NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_events_geom_update2 AFTER UPDATE OF geom ON events
+  WHEN OLD.fid = NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+  DELETE FROM rtree_events_geom WHERE id = OLD.fid;
+END;
+CREATE TRIGGER rtree_events_geom_update3 AFTER UPDATE ON events
+  WHEN OLD.fid != NEW.fid AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+  DELETE FROM rtree_events_geom WHERE id = OLD.fid;
+  INSERT OR REPLACE INTO rtree_events_geom VALUES (
+    NEW.fid, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_events_geom_update4 AFTER UPDATE ON events
+  WHEN OLD.fid != NEW.fid AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+  DELETE FROM rtree_events_geom WHERE id IN (OLD.fid, NEW.fid);
+END;
+CREATE TRIGGER rtree_events_geom_delete AFTER DELETE ON events
+  WHEN old.geom NOT NULL
+BEGIN
+  DELETE FROM rtree_events_geom WHERE id = OLD.fid;
+END;"
+);
 
 /// Schema 4: the history of replaced versions of events and the counts of
 /// revisions; the police feed's poll log.
@@ -159,6 +232,7 @@ CREATE TABLE population (
 
 {AUDIT_SQL}
 {SCHEMA_4_SQL}
+{RTREE_SQL}
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
   ('events', 'features', 'events', 'Trygg events (all sources), SWEREF 99 TM points', 3006),
   ('areas', 'features', 'areas', 'Area layers (stadsdelar, stadsdelsområden, uploaded areas)', 3006),

@@ -109,6 +109,7 @@ impl Store {
             .map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(sql)?;
+        register_gpkg_functions(conn).map_err(sql)?;
         Ok(())
     }
 
@@ -504,6 +505,34 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
+}
+
+/// The GeoPackage SQL functions the RTree extension's triggers call
+/// (`ST_MinX`, `ST_MaxX`, `ST_MinY`, `ST_MaxY`, `ST_IsEmpty`), as GDAL defines
+/// them, so a row written here keeps the index as one written by QGIS would.
+fn register_gpkg_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    for (name, k) in [
+        ("ST_MinX", 0),
+        ("ST_MaxX", 1),
+        ("ST_MinY", 2),
+        ("ST_MaxY", 3),
+    ] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            Ok(ctx
+                .get_raw(0)
+                .as_blob_or_null()?
+                .and_then(geom::blob_envelope)
+                .map(|e| e[k]))
+        })?;
+    }
+    conn.create_scalar_function("ST_IsEmpty", 1, flags, |ctx| {
+        Ok(ctx
+            .get_raw(0)
+            .as_blob_or_null()?
+            .map(|b| geom::is_empty(b) || geom::blob_envelope(b).is_none()))
+    })
 }
 
 /// Increments the data version inside the caller's transaction; `rewrite` marks

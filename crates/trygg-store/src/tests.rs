@@ -542,7 +542,15 @@ fn a_store_of_schema_3_migrates_and_its_rows_compare_by_content() {
     // Back to schema 3: no history, no `updated`.
     let conn = rusqlite::Connection::open(&path).expect("open");
     conn.execute_batch(
-        "DROP TABLE event_history;
+        "DROP TRIGGER rtree_events_geom_insert;
+         DROP TRIGGER rtree_events_geom_update1;
+         DROP TRIGGER rtree_events_geom_update2;
+         DROP TRIGGER rtree_events_geom_update3;
+         DROP TRIGGER rtree_events_geom_update4;
+         DROP TRIGGER rtree_events_geom_delete;
+         DROP TABLE rtree_events_geom;
+         DROP TABLE gpkg_extensions;
+         DROP TABLE event_history;
          DROP TABLE police_polls;
          DELETE FROM gpkg_contents WHERE table_name IN ('event_history', 'police_polls');
          ALTER TABLE ingest_batches DROP COLUMN updated;
@@ -574,6 +582,8 @@ fn a_store_of_schema_3_migrates_and_its_rows_compare_by_content() {
     };
     assert_eq!(batch_of(&mut store, &[revised]), [Insert::Updated]);
     assert_eq!(versions(&store, "c1").1.len(), 1);
+    // Schema 5's R-tree indexes the rows stored before the migration too.
+    rtree_matches(&store);
     drop(dir);
 }
 
@@ -752,4 +762,155 @@ fn regression_a_store_without_extent_keeps_centimetres_in_the_view() {
         let (vx, vy) = view.xy(i);
         assert!((vx - x).abs() < 0.01 && (vy - y).abs() < 0.01, "{vx},{vy}");
     }
+}
+
+/// The R-tree's rows equal the events' points, one for one.
+fn rtree_matches(store: &Store) {
+    let conn = rusqlite::Connection::open(store.path()).expect("open");
+    let missing: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM events AS e LEFT JOIN rtree_events_geom AS r ON r.id = e.fid
+             WHERE r.id IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("join");
+    let (rows, events): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM rtree_events_geom), (SELECT count(*) FROM events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!((missing, rows), (0, events), "one index row per event");
+    let check: String = conn
+        .query_row("SELECT rtreecheck('rtree_events_geom')", [], |r| r.get(0))
+        .expect("rtreecheck");
+    assert_eq!(check, "ok", "SQLite's own check of the tree");
+    let mut points = Vec::new();
+    store
+        .for_each_event(&EventFilter::default(), |e| {
+            points.push((e.x, e.y));
+            Ok::<(), StoreError>(())
+        })
+        .expect("events");
+    let mut stmt = conn
+        .prepare("SELECT minx, maxx, miny, maxy FROM rtree_events_geom ORDER BY id")
+        .expect("prepare");
+    let boxes: Vec<[f64; 4]> = stmt
+        .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    // The R-tree stores 32-bit floats rounded outwards: each box holds its point.
+    for ((x, y), b) in points.iter().zip(&boxes) {
+        assert!(
+            b[0] <= *x && *x <= b[1] && b[2] <= *y && *y <= b[3],
+            "{x} {y} in {b:?}"
+        );
+        assert!(b[1] - b[0] < 1.0 && b[3] - b[2] < 1.0, "{b:?}");
+    }
+}
+
+#[test]
+fn the_rtree_index_follows_batches_revisions_and_reverts() {
+    let (_dir, mut store) = new_store();
+    let at = "2024-02-01T10:00:00+01:00";
+    let events: Vec<Event> = (0..50)
+        .map(|i| {
+            event(
+                i,
+                670_000.0 + f64::from(i) * 37.5,
+                6_580_000.0 - f64::from(i),
+                Precision::Exact,
+                at,
+            )
+        })
+        .collect();
+    batch_of(&mut store, &events[..30]);
+    rtree_matches(&store);
+    // A second batch adds 20 and moves one event: the index follows both.
+    let moved = Event {
+        x: 675_555.5,
+        category: "Rån".into(),
+        ..events[3].clone()
+    };
+    let mut second: Vec<Event> = events[30..].to_vec();
+    second.push(moved);
+    batch_of(&mut store, &second);
+    rtree_matches(&store);
+    // A dropped batch leaves the index (and its trigger) as they were.
+    let mut dropped = store.begin_batch(&info()).expect("begin");
+    dropped
+        .insert(&event(999, 671_000.0, 6_581_000.0, Precision::Exact, at))
+        .expect("insert");
+    drop(dropped);
+    rtree_matches(&store);
+    // Reverting the second batch removes its rows and moves the event back.
+    store.revert_batch(2, "t").expect("revert");
+    rtree_matches(&store);
+    let conn = rusqlite::Connection::open(store.path()).expect("open");
+    let triggers: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_events_geom_%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("triggers");
+    assert_eq!(triggers, 6, "the spec's six triggers");
+}
+
+#[test]
+fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
+    let (_dir, mut store) = new_store();
+    let at = "2024-02-01T10:00:00+01:00";
+    // 30,000 events: more than the bulk threshold, so the tree is packed.
+    let many: Vec<Event> = (0..30_000u32)
+        .map(|i| {
+            event(
+                i,
+                660_000.0 + f64::from(i % 173) * 101.3,
+                6_570_000.0 + f64::from(i / 173) * 97.1,
+                Precision::Exact,
+                at,
+            )
+        })
+        .collect();
+    batch_of(&mut store, &many);
+    rtree_matches(&store);
+    let conn = rusqlite::Connection::open(store.path()).expect("open");
+    let root: Vec<u8> = conn
+        .query_row(
+            "SELECT data FROM rtree_events_geom_node WHERE nodeno = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("root");
+    // 30,000 entries in leaves of 51: 589 leaves, 12 nodes above them, a root.
+    assert_eq!(u16::from_be_bytes([root[0], root[1]]), 2, "depth");
+    // A query through the index finds exactly the events of a box.
+    let inside: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM rtree_events_geom WHERE minx >= 661000 AND maxx <= 663000
+             AND miny >= 6571000 AND maxy <= 6572000",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    let brute = many
+        .iter()
+        .filter(|e| {
+            (661_000.0..=663_000.0).contains(&e.x) && (6_571_000.0..=6_572_000.0).contains(&e.y)
+        })
+        .count() as i64;
+    assert_eq!(inside, brute);
+    assert!(brute > 100, "{brute}");
+    // A small batch after it, and a revert of it, keep the packed tree valid.
+    batch_of(
+        &mut store,
+        &[event(40_000, 665_000.0, 6_575_000.0, Precision::Exact, at)],
+    );
+    rtree_matches(&store);
+    store.revert_batch(1, "t").expect("revert");
+    rtree_matches(&store);
 }
