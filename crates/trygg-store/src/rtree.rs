@@ -69,20 +69,32 @@ fn union(entries: &[Entry]) -> [f32; 4] {
     )
 }
 
-/// Sort-Tile-Recursive: `entries` in groups of at most [`MAX_CELLS`], close
-/// ones together.
-fn pack(mut entries: Vec<Entry>) -> Vec<Vec<Entry>> {
+/// One level of the tree: its entries, sorted so that each node's cells are
+/// one run of them (`nodes`).
+struct Level {
+    entries: Vec<Entry>,
+    nodes: Vec<std::ops::Range<usize>>,
+}
+
+/// Sort-Tile-Recursive: `entries` sorted in place into runs of at most
+/// [`MAX_CELLS`], close ones together (no copy: a level is its one vector).
+fn pack(mut entries: Vec<Entry>) -> Level {
     let centre = |e: &Entry, k: usize| f64::from(e.b[k]) + f64::from(e.b[k + 1]);
-    let nodes = entries.len().div_ceil(MAX_CELLS);
-    let slices = (nodes as f64).sqrt().ceil().max(1.0) as usize;
+    let count = entries.len().div_ceil(MAX_CELLS);
+    let slices = (count as f64).sqrt().ceil().max(1.0) as usize;
     let per_slice = slices * MAX_CELLS;
     entries.sort_by(|a, b| centre(a, 0).total_cmp(&centre(b, 0)));
-    let mut out = Vec::with_capacity(nodes);
-    for slice in entries.chunks_mut(per_slice) {
+    let mut nodes = Vec::with_capacity(count);
+    for (s, slice) in entries.chunks_mut(per_slice).enumerate() {
         slice.sort_by(|a, b| centre(a, 2).total_cmp(&centre(b, 2)));
-        out.extend(slice.chunks(MAX_CELLS).map(<[Entry]>::to_vec));
+        let start = s * per_slice;
+        nodes.extend(
+            (0..slice.len())
+                .step_by(MAX_CELLS)
+                .map(|i| start + i..start + (i + MAX_CELLS).min(slice.len())),
+        );
     }
-    out
+    Level { entries, nodes }
 }
 
 fn node_blob(depth: Option<u16>, cells: &[Entry]) -> Vec<u8> {
@@ -123,25 +135,28 @@ pub(crate) fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
             }
         }
     }
-    // Levels bottom-up: leaves first, the root (one node) last.
-    let mut levels: Vec<Vec<Vec<Entry>>> = vec![pack(entries)];
-    while levels.last().is_some_and(|l| l.len() > 1) {
-        let below = levels.last().map_or(0, Vec::len);
-        // Placeholder ids: the position of each node in the level below.
-        let parents: Vec<Entry> = (0..below)
-            .map(|i| Entry {
-                id: i as i64,
-                b: union(&levels[levels.len() - 1][i]),
-            })
-            .collect();
-        levels.push(pack(parents));
+    // Levels bottom-up: leaves first, the root (one node) last. A parent's
+    // entry carries the position of its child node in the level below.
+    let mut levels: Vec<Level> = vec![pack(entries)];
+    while levels.last().is_some_and(|l| l.nodes.len() > 1) {
+        let below = levels.last().map(|l| {
+            l.nodes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Entry {
+                    id: i as i64,
+                    b: union(&l.entries[r.clone()]),
+                })
+                .collect::<Vec<_>>()
+        });
+        levels.push(pack(below.unwrap_or_default()));
     }
-    // Node numbers top-down: the root is node 1.
-    let mut numbers: Vec<Vec<i64>> = vec![Vec::new(); levels.len()];
+    // Node numbers top-down: the root is node 1; a level's node `k` is `first + k`.
+    let mut first = vec![0i64; levels.len()];
     let mut next = 1i64;
     for (l, level) in levels.iter().enumerate().rev() {
-        numbers[l] = (0..level.len().max(1)).map(|k| next + k as i64).collect();
-        next += level.len().max(1) as i64;
+        first[l] = next;
+        next += level.nodes.len().max(1) as i64;
     }
     conn.execute_batch(
         "DELETE FROM rtree_events_geom_node; DELETE FROM rtree_events_geom_rowid;
@@ -155,31 +170,34 @@ pub(crate) fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
         conn.prepare("INSERT INTO rtree_events_geom_parent (nodeno, parentnode) VALUES (?1, ?2)")?;
     let depth = (levels.len() - 1) as u16;
     for (l, level) in levels.iter().enumerate() {
-        let top = l == levels.len() - 1;
-        if level.is_empty() {
+        let root = (l == levels.len() - 1).then_some(depth);
+        if level.nodes.is_empty() {
             // No events: an empty root leaf.
             node.execute(params![1, node_blob(Some(0), &[])])?;
             continue;
         }
-        for (k, cells) in level.iter().enumerate() {
-            let me = numbers[l][k];
-            let cells: Vec<Entry> = if l == 0 {
+        for (k, range) in level.nodes.iter().enumerate() {
+            let me = first[l] + k as i64;
+            let cells = &level.entries[range.clone()];
+            if l == 0 {
                 for c in cells {
                     rowid.execute(params![c.id, me])?;
                 }
-                cells.clone()
+                node.execute(params![me, node_blob(root, cells)])?;
             } else {
-                // Children: their numbers, and their parent is this node.
-                cells
+                // Children: their node numbers, and their parent is this node.
+                let children: Vec<Entry> = cells
                     .iter()
-                    .map(|c| {
-                        let child = numbers[l - 1][c.id as usize];
-                        parent.execute(params![child, me])?;
-                        Ok(Entry { id: child, b: c.b })
+                    .map(|c| Entry {
+                        id: first[l - 1] + c.id,
+                        b: c.b,
                     })
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            node.execute(params![me, node_blob(top.then_some(depth), &cells)])?;
+                    .collect();
+                for c in &children {
+                    parent.execute(params![c.id, me])?;
+                }
+                node.execute(params![me, node_blob(root, &children)])?;
+            }
         }
     }
     Ok(())
