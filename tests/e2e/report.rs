@@ -127,6 +127,26 @@ fn the_planted_emerging_hotspot_shows_in_its_period_and_not_before() {
             .any(|s| s.as_str().is_some_and(|s| s.contains(stadsdel))),
         "{summary:?}"
     );
+    // The JSON keeps the significant cells only, and the counts of all.
+    let hotspots = &inside["numbers"]["hotspots"];
+    let cells = hotspots["cells"].as_array().expect("cells");
+    assert!(!cells.is_empty() && cells.iter().all(|c| c["class"] != 0));
+    let significant: u64 = hotspots["classes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "not_significant")
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(significant, cells.len() as u64, "{}", hotspots["classes"]);
+    let emerging = inside["numbers"]["emerging"]["cells"]
+        .as_array()
+        .expect("cells");
+    assert!(emerging
+        .iter()
+        .all(|c| c["pattern"] != "No Pattern Detected"));
     let (_dir, before) = report("2024-W18", &["--no-pdf"]);
     assert!(
         emerging_near(&before, &h).is_empty(),

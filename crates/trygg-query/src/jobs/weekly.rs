@@ -135,12 +135,14 @@ pub struct WeeklyResult {
     pub areas: CountsResult,
     /// The areas that changed significantly, largest rise first.
     pub changed: Vec<AreaChange>,
-    /// The week's hotspot analysis (its cells in `top_hotspots`).
+    /// The week's hotspot analysis: its parameters, class counts and
+    /// significant cells (the strongest placed in `top_hotspots`).
     #[schemars(with = "serde_json::Value")]
     pub hotspots: HotspotsResult,
     /// The hottest cells of the week: class first, then count.
     pub top_hotspots: Vec<Placed<HotspotCell>>,
-    /// The emerging-hotspot analysis (its cells in `emerging_cells`).
+    /// The emerging-hotspot analysis: its parameters, slices, pattern counts
+    /// and the cells with a pattern (the hot ones placed in `emerging_cells`).
     #[schemars(with = "serde_json::Value")]
     pub emerging: EmergingResult,
     /// Its hot-spot patterns, new ones first.
@@ -238,14 +240,14 @@ impl Job for WeeklyRequest {
         }
         .run(snap, opts)?;
         let changed = changed(&areas);
-        let hotspots = HotspotsRequest {
+        let mut hotspots = HotspotsRequest {
             range: Self::range(&v.week),
             cells: Self::cells(v.grid),
             disclosure,
             ..HotspotsRequest::default()
         }
         .run(snap, opts)?;
-        let emerging = EmergingRequest {
+        let mut emerging = EmergingRequest {
             cells: Self::cells(v.grid),
             slice: Some("week".into()),
             slices: Some(v.weeks),
@@ -316,6 +318,13 @@ impl Job for WeeklyRequest {
             .into_iter()
             .map(|c| placed(place(c.x, c.y), c.clone()))
             .collect();
+        // The results keep their significant cells only (their class and
+        // pattern counts still cover every cell): a city's 250 m cells would
+        // otherwise make the report's JSON megabytes of cells that show nothing.
+        hotspots.cells.retain(|c| c.class != 0);
+        emerging
+            .cells
+            .retain(|c| c.pattern != trygg_analytics::emerging::Pattern::NoPattern.label());
 
         // The survey's latest round for the areas that stand out.
         let mut standout: Vec<(String, String)> = changed
