@@ -1,7 +1,7 @@
 //! The real police sample: counts, skips, year and offset, place resolution,
 //! idempotent re-ingest, and the CSV export of what landed.
 
-use crate::support::{count_events, fixture, ingest_json, parse_csv, run};
+use crate::support::{count_events, export_csv, fixture, ingest_json};
 
 fn sample() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(fixture("polisen-events-sample.json")).expect("sample");
@@ -51,23 +51,7 @@ fn police_sample_lands_stockholm_events_and_reingest_adds_nothing() {
     assert_eq!(again["duplicates"], 2 * stockholm);
     assert_eq!(count_events(&store), stockholm as i64);
 
-    let out = run(&[
-        "export",
-        "--store",
-        store.to_str().expect("utf-8 path"),
-        "--format",
-        "csv",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8 csv");
-    let text = text
-        .strip_prefix('\u{feff}')
-        .expect("CSV starts with a BOM for Excel");
-    let (header, rows) = parse_csv(text);
+    let (header, rows) = export_csv(&store);
     for column in [
         "source",
         "source_id",

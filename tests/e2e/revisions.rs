@@ -8,7 +8,7 @@ use serde_json::Value;
 use trygg_model::Source;
 use trygg_store::Store;
 
-use crate::support::{fixture, ingest_json, parse_csv, run, write};
+use crate::support::{export_csv, fixture, ingest_json, run, write};
 
 /// The current summary of every police event, by id, from the store's attributes.
 fn summaries(store: &Path) -> std::collections::BTreeMap<String, String> {
@@ -99,20 +99,7 @@ fn edited_police_events_become_current_and_keep_their_history() {
         assert_ne!(retyped[0].category, "Rån");
     }
     // The export and the statistics follow the current version.
-    let out = run(&[
-        "export",
-        "--store",
-        store.to_str().expect("path"),
-        "--format",
-        "csv",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let (header, rows) = parse_csv(text.trim_start_matches('\u{feff}'));
+    let (header, rows) = export_csv(&store);
     let col = |n: &str| header.iter().position(|h| h == n).expect("column");
     let row = rows
         .iter()

@@ -127,6 +127,28 @@ pub fn demo_store() -> &'static Path {
     &demo().path
 }
 
+/// `trygg export --format csv` of a store, parsed: the header and rows (the
+/// text must start with the byte-order mark Excel needs).
+pub fn export_csv(store: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let out = run(&[
+        "export",
+        "--store",
+        store.to_str().expect("utf-8 path"),
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8 csv");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("CSV starts with a BOM for Excel");
+    parse_csv(text)
+}
+
 /// Parses CSV text into a header and rows.
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());

@@ -67,7 +67,25 @@ impl ChartParams {
     }
 }
 
+impl std::str::FromStr for Lang {
+    type Err = String;
+
+    /// `sv` or `en`.
+    fn from_str(s: &str) -> Result<Lang, String> {
+        match s {
+            "sv" => Ok(Lang::Sv),
+            "en" => Ok(Lang::En),
+            other => Err(format!("'{other}' is not sv or en")),
+        }
+    }
+}
+
 impl Lang {
+    /// `sv` or `en`.
+    pub fn as_str(self) -> &'static str {
+        self.pick("sv", "en")
+    }
+
     fn pick(self, sv: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Sv => sv,

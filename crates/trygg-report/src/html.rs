@@ -103,7 +103,7 @@ pub fn page(report: &Report, map_png: &[u8], generated_at: &str) -> String {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>@font-face{{font-family:'{FONT_FAMILY}';font-weight:400;src:url(data:font/ttf;base64,{})}}@font-face{{font-family:'{FONT_FAMILY}';font-weight:700;src:url(data:font/ttf;base64,{})}}{STYLE}</style></head><body>",
-        pick(lang, "sv", "en"),
+        lang.as_str(),
         esc(&title),
         base64(FONT_REGULAR),
         base64(FONT_BOLD)

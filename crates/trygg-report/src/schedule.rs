@@ -284,7 +284,7 @@ impl Scheduler {
             to: report.numbers.to.clone(),
             generated_at,
             data_version: report.numbers.data.version,
-            lang: crate::text::pick(self.lang, "sv", "en").to_owned(),
+            lang: self.lang.as_str().to_owned(),
             files: written
                 .iter()
                 .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -187,7 +187,7 @@ pub struct ReportsConfig {
     /// Where reports are kept (default: `reports/` beside the store).
     pub dir: Option<PathBuf>,
     /// `sv` or `en`.
-    pub lang: String,
+    pub lang: trygg_query::charts::Lang,
     /// The area layer of the table.
     pub layer: Option<String>,
     /// Make a week again when its events changed, for this many recent weeks
@@ -205,7 +205,7 @@ impl Default for ReportsConfig {
         ReportsConfig {
             weekly: None,
             dir: None,
-            lang: "sv".into(),
+            lang: trygg_query::charts::Lang::Sv,
             layer: None,
             regenerate_weeks: 4,
             since: None,
@@ -429,12 +429,6 @@ impl Config {
                     key: "reports.weekly".into(),
                     message,
                 })?;
-        }
-        if !matches!(self.reports.lang.as_str(), "sv" | "en") {
-            return Err(ConfigError::Value {
-                key: "reports.lang".into(),
-                message: format!("'{}' is not sv or en", self.reports.lang),
-            });
         }
         if self.limits.heavy_concurrency == 0 {
             return Err(ConfigError::Value {

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use trygg_feed::{poll, FeedConfig};
-use trygg_query::charts::Lang;
 use trygg_report::schedule::{Made, Scheduler};
 use trygg_store::Store;
 
@@ -54,11 +53,7 @@ pub fn scheduler(state: &AppState) -> Option<Scheduler> {
     Some(Scheduler {
         dir: c.reports_dir()?,
         schedule,
-        lang: if c.reports.lang == "en" {
-            Lang::En
-        } else {
-            Lang::Sv
-        },
+        lang: c.reports.lang,
         layer: c.reports.layer.clone(),
         policy: c.policy.clone(),
         chromium: if c.reports.pdf {

@@ -105,15 +105,6 @@ pub struct WeeklyArgs {
     no_pdf: bool,
 }
 
-/// The language named `text`.
-pub(crate) fn lang(text: &str) -> anyhow::Result<Lang> {
-    match text {
-        "sv" => Ok(Lang::Sv),
-        "en" => Ok(Lang::En),
-        other => anyhow::bail!("--lang: '{other}' is not sv or en"),
-    }
-}
-
 /// The Chromium that prints the PDF, or a clear error saying how to get one.
 pub(crate) fn chromium(no_pdf: bool) -> anyhow::Result<Option<PathBuf>> {
     if no_pdf {
@@ -131,7 +122,7 @@ pub(crate) fn chromium(no_pdf: bool) -> anyhow::Result<Option<PathBuf>> {
 /// Runs a report command.
 pub fn run(command: &ReportCommand) -> anyhow::Result<ExitCode> {
     let ReportCommand::Weekly(a) = command;
-    let lang = lang(&a.lang)?;
+    let lang: Lang = a.lang.parse().map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     let chromium = chromium(a.no_pdf)?;
     let store = Store::open(&a.store)?;
     let snap = Snapshot::load(&store)?;

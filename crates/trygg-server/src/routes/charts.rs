@@ -27,16 +27,10 @@ const CHART_KEYS: [&str; 4] = ["lang", "measure", "areas", "scale"];
 
 fn chart_params(extra: &Map<String, Value>) -> Result<ChartParams, ApiError> {
     let text = |k: &str| extra.get(k).and_then(Value::as_str).map(str::to_owned);
-    let lang = match text("lang").as_deref() {
-        None | Some("sv") => Lang::Sv,
-        Some("en") => Lang::En,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "lang",
-                format!("'{other}' is not sv or en"),
-            ))
-        }
-    };
+    let lang = text("lang")
+        .map(|l| l.parse::<Lang>().map_err(|e| ApiError::invalid("lang", e)))
+        .transpose()?
+        .unwrap_or_default();
     let scale = text("scale")
         .map(|s| {
             s.parse::<f32>()
