@@ -29,8 +29,8 @@ const ROWS: u32 = 1_000_000;
 fn benches(c: &mut Criterion) {
     let csv = trygg_benches::crimes_csv(ROWS, 42, "c");
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_or_create(&dir.path().join("areas.gpkg"), true).expect("store");
-    let locator = Locator::from_store(&store).expect("locator");
+    let mut store = open_or_create(&dir.path().join("areas.gpkg"), true).expect("store");
+    let locator = Locator::from_store(&mut store).expect("locator");
     let mapping = Mapping::default_for(Source::Crimes).expect("crimes mapping");
     let transformer =
         Transformer::to_store(&Crs::parse(mapping.crs_text()).expect("crs")).expect("transformer");

@@ -1029,7 +1029,11 @@ async fn answers_during_another_process_ingest_are_from_one_snapshot() {
 }
 
 /// `trygg serve` on an ephemeral port: (child, base URL).
-fn serve(store: &Path, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
+pub(crate) fn serve(
+    store: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let mut child = crate::support::trygg()
         .args(["serve", "--addr", "127.0.0.1:0", "--store"])
         .arg(store)
@@ -1053,7 +1057,7 @@ fn serve(store: &Path, extra: &[&str], env: &[(&str, &str)]) -> (std::process::C
     (child, url)
 }
 
-fn http_get(url: &str, path: &str) -> String {
+pub(crate) fn http_get(url: &str, path: &str) -> String {
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(

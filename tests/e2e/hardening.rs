@@ -819,7 +819,7 @@ fn a_store_of_the_previous_schema_is_migrated_on_open() {
         &store,
         "SELECT value FROM trygg_meta WHERE key = 'schema_version'",
     );
-    assert_eq!(version, "5", "migrated through every version");
+    assert_eq!(version, "6", "migrated through every version");
     assert_eq!(count_events(&store), 0);
     // Version 3's audit log came with it, append-only.
     let conn = rusqlite::Connection::open(&store).expect("open");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use trygg_crs::Transformer;
 use trygg_model::names::name_key;
 use trygg_model::{AreaAssignment, Extent, Precision};
-use trygg_store::{Store, StoreError, StoredArea};
+use trygg_store::{IngestStore, StoreError, StoredArea};
 
 use crate::areas::{interior_point, AreaIndex, PlaceMatcher};
 use crate::candidate::{RawLocation, RowError};
@@ -103,12 +103,12 @@ fn property(area: &StoredArea, key: &str) -> Result<Option<Arc<str>>, LocatorErr
 
 impl Locator {
     /// Builds a locator from the store's `stadsdel` layer, study extent
-    /// ([`Store::study_extent`]) and municipality. Without either, every point is
+    /// ([`trygg_store::Store::study_extent`]) and municipality. Without either, every point is
     /// accepted and flagged as outside all areas.
-    pub fn from_store(store: &Store) -> Result<Locator, LocatorError> {
-        let areas = store.areas(STADSDEL_LAYER)?;
+    pub fn from_store(store: &mut dyn IngestStore) -> Result<Locator, LocatorError> {
+        let areas = store.layer_areas(STADSDEL_LAYER)?;
         let index = AreaIndex::new(&areas.iter().map(|a| a.geometry.clone()).collect::<Vec<_>>());
-        let extent = store.study_extent()?;
+        let extent = store.extent_in_force()?;
         let stadsdelar: Vec<Stadsdel> = areas
             .iter()
             .map(|a| {
@@ -134,7 +134,7 @@ impl Locator {
         let names: Vec<&str> = areas.iter().map(|a| a.name.as_str()).collect();
         Ok(Locator {
             extent,
-            municipality: store.meta(MUNICIPALITY_KEY)?,
+            municipality: store.meta_value(MUNICIPALITY_KEY)?,
             index,
             places: PlaceMatcher::new(&names),
             stadsdelar,

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use trygg_crs::{Crs, Transformer};
 use trygg_model::{Event, Rejection, Source};
-use trygg_store::{BatchInfo, FileOutcome, Insert, Store, StoreError};
+use trygg_store::{BatchInfo, FileOutcome, IngestStore, Insert, StoreError};
 
 use crate::candidate::{Parsed, RowError};
 use crate::csv_source::CsvRows;
@@ -257,33 +257,44 @@ struct Written {
 /// The writer thread: one transaction; commits at `Finish` if the batch may land,
 /// rolls back otherwise or if the parsing side stops without `Finish`.
 fn write(
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     info: &BatchInfo,
     rx: &Receiver<Message>,
 ) -> Result<Option<Written>, StoreError> {
-    let mut batch = store.begin_batch(info)?;
+    let mut batch = store.open_batch(info)?;
     let mut counts: Vec<[u64; 3]> = Vec::new(); // accepted, updated, duplicates
+    let (mut files, mut events, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let Ok(message) = rx.recv() else {
             return Ok(None); // the parsing side failed; dropping `batch` rolls back
         };
         match message {
             Message::Items(items) => {
+                // A chunk's events go to the store together (the PostgreSQL
+                // backend looks their ids up and copies them in one go each).
+                files.clear();
+                events.clear();
+                outcomes.clear();
                 for item in items {
                     match item {
                         Item::Event(file, event) => {
-                            if counts.len() <= file {
-                                counts.resize(file + 1, [0; 3]);
-                            }
-                            let slot = match batch.insert(&event)? {
-                                Insert::Accepted => 0,
-                                Insert::Updated => 1,
-                                Insert::Duplicate => 2,
-                            };
-                            counts[file][slot] += 1;
+                            files.push(file);
+                            events.push(event);
                         }
                         Item::Reject(r) => batch.reject(&r)?,
                     }
+                }
+                batch.insert_all(&events, &mut outcomes)?;
+                for (&file, outcome) in files.iter().zip(&outcomes) {
+                    if counts.len() <= file {
+                        counts.resize(file + 1, [0; 3]);
+                    }
+                    let slot = match outcome {
+                        Insert::Accepted => 0,
+                        Insert::Updated => 1,
+                        Insert::Duplicate => 2,
+                    };
+                    counts[file][slot] += 1;
                 }
             }
             Message::Finish {
@@ -575,7 +586,7 @@ fn file_transformer(crs_text: &str) -> Result<Transformer, FileError> {
 
 /// Runs one batch. The store must already hold its areas (see [`crate::setup`]).
 pub fn ingest(
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     req: &IngestRequest,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<IngestReport, IngestError> {
@@ -587,7 +598,7 @@ pub fn ingest(
             source,
         })?;
     }
-    let locator = Locator::from_store(store)?;
+    let locator = Locator::from_store(&mut *store)?;
     // Every file is read before the store is touched: a file that cannot be read
     // at all means the command is wrong, and nothing happens.
     let inputs: Vec<(PathBuf, Vec<u8>)> = req

@@ -50,12 +50,14 @@ pub struct Snapshot {
     /// one layer does not decode the others' geometry).
     layers: BTreeMap<String, (AreaLayer, OnceLock<Result<LayerData, String>>)>,
     population: Vec<PopulationRow>,
+    /// The study extent in force (EPSG:3006).
+    study_extent: Option<trygg_model::Extent>,
     /// Built on first use (grids and densities need it, area counts do not).
     land: OnceLock<Option<AreaIndex>>,
     data: DataInfo,
     source: ViewSource,
-    /// The store, for the survey rows read on first use.
-    path: PathBuf,
+    /// The store, for the areas and survey rows read on first use.
+    location: Location,
     /// The survey rows of this snapshot's version, read on first use (most
     /// queries never need them): `Err` when the store has moved on meanwhile.
     survey: OnceLock<Result<SurveyRows, String>>,
@@ -162,13 +164,17 @@ pub struct SurveyRows {
 impl SurveyRows {
     /// The rows of `store` as of data version `version`; an error if the store is
     /// at another version (the rows would not belong to the snapshot).
-    fn load(path: &Path, version: u64) -> Result<SurveyRows, String> {
-        let text = at_version(path, version, |store| {
+    fn load(location: &Location, version: u64) -> Result<SurveyRows, String> {
+        let text = at_version(location, version, |store| {
             store.attributes_of(
                 trygg_model::Source::Survey,
                 trygg_model::NormCategory::SurveyResponse,
             )
         })?;
+        Ok(SurveyRows::parse(text))
+    }
+
+    fn parse(text: Vec<(Option<String>, String)>) -> SurveyRows {
         let mut out = SurveyRows::default();
         for (stadsdel, attributes) in text {
             match serde_json::from_str::<serde_json::Value>(&attributes) {
@@ -176,18 +182,56 @@ impl SurveyRows {
                 _ => out.unreadable += 1,
             }
         }
-        Ok(out)
+        out
     }
+}
+
+/// Where a snapshot's store is: a GeoPackage file, or a PostgreSQL database
+/// (whose snapshot reads everything when it loads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A GeoPackage store file.
+    File(PathBuf),
+    /// A PostgreSQL database URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// A `--store` value: a `postgres://` URL or a file path.
+    pub fn of(store: &Path) -> Location {
+        match store.to_str() {
+            Some(url) if trygg_pg::is_url(url) => Location::Postgres(url.to_owned()),
+            _ => Location::File(store.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Postgres(url) => f.write_str(&trygg_pg::redacted(url)),
+        }
+    }
+}
+
+fn pg_error(e: trygg_pg::PgError) -> QueryError {
+    QueryError::Store(e.into())
 }
 
 /// Reads from the store at `path` while it is at data version `version` (in one
 /// read transaction); an error when the store has moved on, so that what a
 /// snapshot reads late still belongs to its state.
 fn at_version<T>(
-    path: &Path,
+    location: &Location,
     version: u64,
     f: impl FnOnce(&Store) -> Result<T, trygg_store::StoreError>,
 ) -> Result<T, String> {
+    let path = match location {
+        Location::File(path) => path,
+        // A database's snapshot holds everything from the start.
+        Location::Postgres(_) => return Err(format!("{location}: read with the snapshot")),
+    };
     let store = Store::open(path).map_err(|e| e.to_string())?;
     store
         .read_transaction(|| {
@@ -236,14 +280,70 @@ impl Snapshot {
             max_fid: loaded.max_fid,
             layers,
             population,
+            study_extent: store.study_extent()?,
             land: OnceLock::new(),
             data,
             source: loaded.source,
-            path: store.path().to_owned(),
+            location: Location::File(store.path().to_owned()),
             survey: OnceLock::new(),
             recycle: None,
             memo: Memo::default(),
         })
+    }
+
+    /// The snapshot of the store at `store` (a file or a `postgres://` URL).
+    pub fn open(store: &Path) -> Result<Snapshot, QueryError> {
+        match Location::of(store) {
+            Location::File(path) => Snapshot::load(&Store::open(&path)?),
+            Location::Postgres(url) => {
+                let mut pg = trygg_pg::PgStore::open(&url).map_err(pg_error)?;
+                let state = pg
+                    .state(None, None, trygg_analytics::areas::MUNICIPALITY_LAYER)
+                    .map_err(pg_error)?
+                    .ok_or_else(|| QueryError::Unavailable("no state".into()))?;
+                Ok(Snapshot::of_database(state, Location::Postgres(url)))
+            }
+        }
+    }
+
+    /// The snapshot of a database's state: everything read already.
+    fn of_database(state: trygg_pg::PgState, location: Location) -> Snapshot {
+        let layers = state
+            .layers
+            .into_iter()
+            .map(|(info, areas)| {
+                let data = OnceLock::new();
+                let _ = data.set(Ok(LayerData {
+                    info: info.clone(),
+                    areas,
+                }));
+                (info.name.clone(), (info, data))
+            })
+            .collect();
+        let survey = OnceLock::new();
+        let _ = survey.set(Ok(SurveyRows::parse(state.survey)));
+        Snapshot {
+            view: state.view,
+            max_fid: state.max_fid,
+            layers,
+            population: state.population,
+            study_extent: state.study_extent,
+            land: OnceLock::new(),
+            data: DataInfo {
+                version: state.version,
+                synthetic: state.synthetic,
+                notice: state.notice,
+                municipality: state.municipality,
+            },
+            source: match state.extended {
+                Some(n) => ViewSource::Extended(n),
+                None => ViewSource::Rebuilt,
+            },
+            location,
+            survey,
+            recycle: None,
+            memo: Memo::default(),
+        }
     }
 
     /// The snapshot of a newer store state, or `None` when `store` has not changed.
@@ -299,7 +399,7 @@ impl Snapshot {
         })?;
         areas
             .get_or_init(|| {
-                at_version(&self.path, self.data.version, |store| {
+                at_version(&self.location, self.data.version, |store| {
                     Ok(LayerData {
                         info: info.clone(),
                         areas: store.areas(name)?,
@@ -336,9 +436,14 @@ impl Snapshot {
     /// The survey's respondent rows.
     pub fn survey(&self) -> Result<&SurveyRows, QueryError> {
         self.survey
-            .get_or_init(|| SurveyRows::load(&self.path, self.data.version))
+            .get_or_init(|| SurveyRows::load(&self.location, self.data.version))
             .as_ref()
             .map_err(|e| QueryError::Unavailable(e.clone()))
+    }
+
+    /// The study extent in force (EPSG:3006), if the store has one.
+    pub fn study_extent(&self) -> Option<trygg_model::Extent> {
+        self.study_extent
     }
 
     /// The population figures of every layer.
@@ -382,6 +487,9 @@ impl Snapshot {
 #[derive(Debug)]
 pub struct LiveSnapshot {
     path: PathBuf,
+    location: Location,
+    /// A database's connection, kept between refreshes.
+    database: Mutex<Option<trygg_pg::PgStore>>,
     current: RwLock<Arc<Snapshot>>,
     /// One reload at a time; readers do not take it.
     reloading: Mutex<()>,
@@ -394,8 +502,7 @@ pub struct LiveSnapshot {
 impl LiveSnapshot {
     /// Opens the store at `path` and loads its snapshot.
     pub fn open(path: &Path) -> Result<LiveSnapshot, QueryError> {
-        let store = Store::open(path)?;
-        let mut snapshot = Snapshot::load(&store)?;
+        let mut snapshot = Snapshot::open(path)?;
         // A long-running reader reads everything with the snapshot, while the
         // store is still at its version.
         snapshot.load_all()?;
@@ -403,6 +510,8 @@ impl LiveSnapshot {
         snapshot.recycle = Some(Arc::clone(&spare));
         Ok(LiveSnapshot {
             path: path.to_owned(),
+            location: snapshot.location.clone(),
+            database: Mutex::new(None),
             current: RwLock::new(Arc::new(snapshot)),
             reloading: Mutex::new(()),
             writing: Arc::default(),
@@ -427,9 +536,12 @@ impl LiveSnapshot {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.current();
-        let store = Store::open(&self.path)?;
         let spare = self.spare.lock().ok().and_then(|mut s| s.take());
-        let Some(mut next) = current.refreshed_into(&store, spare)? else {
+        let next = match &self.location {
+            Location::File(path) => current.refreshed_into(&Store::open(path)?, spare)?,
+            Location::Postgres(url) => self.refreshed_from_database(url, &current, spare)?,
+        };
+        let Some(mut next) = next else {
             return Ok(false);
         };
         next.recycle = Some(Arc::clone(&self.spare));
@@ -454,7 +566,9 @@ impl LiveSnapshot {
         // cache: a later refresh writes a later state, and a reader that finds an
         // older file merely extends it).
         let writing = Arc::clone(&self.writing);
-        let write = !writing.swap(true, std::sync::atomic::Ordering::AcqRel);
+        // A database's replicas share no disk: no snapshot file.
+        let write = matches!(self.location, Location::File(_))
+            && !writing.swap(true, std::sync::atomic::Ordering::AcqRel);
         let file = trygg_store::view_file_path(&self.path);
         std::thread::spawn(move || {
             drop(previous);
@@ -468,9 +582,45 @@ impl LiveSnapshot {
         Ok(true)
     }
 
-    /// The store file.
+    /// The next snapshot of a database (`None` when it has not moved), over
+    /// the connection kept from the last refresh (made again after an error).
+    fn refreshed_from_database(
+        &self,
+        url: &str,
+        current: &Snapshot,
+        spare: Option<EventView>,
+    ) -> Result<Option<Snapshot>, QueryError> {
+        let mut slot = self
+            .database
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pg = match slot.take() {
+            Some(pg) => slot.insert(pg),
+            None => slot.insert(trygg_pg::PgStore::open(url).map_err(pg_error)?),
+        };
+        let base = (&current.view, current.data.version, current.max_fid);
+        match pg.state(
+            Some(base),
+            spare,
+            trygg_analytics::areas::MUNICIPALITY_LAYER,
+        ) {
+            Ok(state) => Ok(state.map(|s| Snapshot::of_database(s, self.location.clone()))),
+            Err(e) => {
+                // A broken connection (the database restarted): a new one next time.
+                *slot = None;
+                Err(pg_error(e))
+            }
+        }
+    }
+
+    /// The store given (a file path, or a database URL as given).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 }
 

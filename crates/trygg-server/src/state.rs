@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use trygg_query::access::Hidden;
-use trygg_query::{LiveSnapshot, QueryError};
+use trygg_query::{LiveSnapshot, Location, QueryError};
 use trygg_store::{AuditEntry, Store};
 
 use crate::auth::Caller;
@@ -29,8 +29,9 @@ pub struct AppState {
     pub hidden: Arc<Hidden>,
     /// When the snapshot in force was loaded.
     loaded_at: Arc<Mutex<Instant>>,
-    /// The store, for the audit log and admin reads (SQLite is not `Sync`).
-    store: Arc<Mutex<Store>>,
+    /// The store, for the audit log and admin reads (SQLite is not `Sync`);
+    /// `None` over PostgreSQL, whose admin reads are not served yet.
+    store: Option<Arc<Mutex<Store>>>,
     /// Recent JSON answers by ETag.
     pub answers: Arc<AnswerCache>,
     /// The audit writer's queue.
@@ -41,7 +42,10 @@ type AuditJob = (AuditEntry, std::sync::mpsc::SyncSender<Result<(), String>>);
 
 /// The audit writer: takes what is queued, commits it in one transaction, and
 /// tells each waiting request how it went. It ends when every sender is gone.
-fn audit_writer(mut store: Store, jobs: std::sync::mpsc::Receiver<AuditJob>) {
+fn audit_writer(
+    mut append: impl FnMut(&[AuditEntry]) -> Result<(), String>,
+    jobs: std::sync::mpsc::Receiver<AuditJob>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < 1024 {
@@ -51,7 +55,7 @@ fn audit_writer(mut store: Store, jobs: std::sync::mpsc::Receiver<AuditJob>) {
             }
         }
         let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-        let result = store.append_audit_all(&entries).map_err(|e| e.to_string());
+        let result = append(&entries);
         for (_, done) in batch {
             let _ = done.send(result.clone());
         }
@@ -124,15 +128,43 @@ impl AppState {
     /// Opens the store and loads its snapshot.
     pub fn open(path: &Path, config: Config) -> Result<AppState, QueryError> {
         let live = LiveSnapshot::open(path)?;
-        let store = Store::open(path)?;
         let hidden = config.policy.sensitive.compile()?;
         let answers = Arc::new(AnswerCache::new(config.limits.answer_cache_bytes));
         let (auditor, jobs) = std::sync::mpsc::channel();
-        let audit_store = Store::open(path)?;
-        std::thread::Builder::new()
-            .name("trygg-audit".into())
-            .spawn(move || audit_writer(audit_store, jobs))
-            .map_err(QueryError::Io)?;
+        let spawn = |f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name("trygg-audit".into())
+                .spawn(f)
+                .map(drop)
+                .map_err(QueryError::Io)
+        };
+        let store = match live.location() {
+            Location::File(path) => {
+                let mut audit_store = Store::open(path)?;
+                spawn(Box::new(move || {
+                    audit_writer(
+                        |entries| {
+                            audit_store
+                                .append_audit_all(entries)
+                                .map_err(|e| e.to_string())
+                        },
+                        jobs,
+                    )
+                }))?;
+                Some(Arc::new(Mutex::new(Store::open(path)?)))
+            }
+            Location::Postgres(url) => {
+                let mut pg =
+                    trygg_pg::PgStore::open(url).map_err(|e| QueryError::Store(e.into()))?;
+                spawn(Box::new(move || {
+                    audit_writer(
+                        |entries| pg.append_audit_all(entries).map_err(|e| e.to_string()),
+                        jobs,
+                    )
+                }))?;
+                None
+            }
+        };
         Ok(AppState {
             live: Arc::new(live),
             heavy: Arc::new(Semaphore::new(config.limits.heavy_concurrency.max(1))),
@@ -140,7 +172,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             hidden: Arc::new(hidden),
             loaded_at: Arc::new(Mutex::new(Instant::now())),
-            store: Arc::new(Mutex::new(store)),
+            store,
             answers,
             auditor,
         })
@@ -175,8 +207,14 @@ impl AppState {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, trygg_store::StoreError>,
     ) -> Result<T, ApiError> {
-        let mut store = self
-            .store
+        let Some(store) = &self.store else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "not_on_postgres",
+                "this is not served over a PostgreSQL store yet (it is over a GeoPackage store); use the CLI on a copy",
+            ));
+        };
+        let mut store = store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut store).map_err(ApiError::internal)

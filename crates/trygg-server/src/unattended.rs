@@ -69,6 +69,15 @@ pub fn scheduler(state: &AppState) -> Option<Scheduler> {
 /// Starts what the configuration asks for.
 pub fn start(state: &AppState) -> std::io::Result<Unattended> {
     let stop = Arc::new(AtomicBool::new(false));
+    if let trygg_query::Location::Postgres(url) = state.live.location() {
+        if state.config.police.url.is_some() || state.config.reports.weekly.is_some() {
+            return Err(std::io::Error::other(format!(
+                "{}: the police feed and the scheduled weekly report do not run over a PostgreSQL \
+                 store yet; serve without [police] url and [reports] weekly (or over a GeoPackage store)",
+                trygg_pg::redacted(url)
+            )));
+        }
+    }
     let store_path = state.live.path().to_owned();
     if let Some(url) = state.config.police.url.clone() {
         let (s, stop, path) = (state.clone(), Arc::clone(&stop), store_path.clone());

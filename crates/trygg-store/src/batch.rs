@@ -138,16 +138,26 @@ const REVISE: &str = "UPDATE events SET geom = ?1, occurred_at = ?4, occurred_to
 /// are assigned here, from the area layers of the day, so the same record
 /// assigned anew is the same content. Hashed only when an id comes again, so a
 /// first ingest pays nothing for it.
-struct Content<'a> {
-    geom: &'a [u8],
-    occurred_at: &'a str,
-    occurred_to: Option<&'a str>,
-    reported_at: Option<&'a str>,
-    category: &'a str,
-    category_norm: &'a str,
-    precision: &'a str,
-    attributes: &'a str,
-    time_precision: &'a str,
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    /// The point's GeoPackage blob.
+    pub geom: &'a [u8],
+    /// `occurred_at` as stored ([`stored_time`]).
+    pub occurred_at: &'a str,
+    /// `occurred_to` as stored.
+    pub occurred_to: Option<&'a str>,
+    /// `reported_at` as stored.
+    pub reported_at: Option<&'a str>,
+    /// The source's category.
+    pub category: &'a str,
+    /// The normalised category's code.
+    pub category_norm: &'a str,
+    /// The location precision's code.
+    pub precision: &'a str,
+    /// The attributes' JSON text.
+    pub attributes: &'a str,
+    /// The time precision's code.
+    pub time_precision: &'a str,
 }
 
 /// A JSON text with its objects' members sorted and no spacing (the text as
@@ -194,7 +204,7 @@ fn canonical_json(text: &str) -> std::borrow::Cow<'_, str> {
 
 impl Content<'_> {
     /// Hex SHA-256 of the columns, each length-prefixed (absent ≠ empty).
-    fn sha256(&self) -> String {
+    pub fn sha256(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         let mut put = |v: Option<&[u8]>| match v {
@@ -219,7 +229,8 @@ impl Content<'_> {
     }
 }
 
-fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+/// A time as every backend stores it: RFC 3339 with its offset, whole seconds.
+pub fn stored_time(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
@@ -289,9 +300,9 @@ impl Batch<'_> {
         let path = &self.path;
         let sql = |err| Self::sql(path, err);
         let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
-        let occurred_at = rfc3339(&e.occurred_at);
-        let occurred_to = e.occurred_to.as_ref().map(rfc3339);
-        let reported_at = e.reported_at.as_ref().map(rfc3339);
+        let occurred_at = stored_time(&e.occurred_at);
+        let occurred_to = e.occurred_to.as_ref().map(stored_time);
+        let reported_at = e.reported_at.as_ref().map(stored_time);
         let occurred_utc = e.occurred_at.timestamp();
         let columns = params![
             blob,

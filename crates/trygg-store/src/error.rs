@@ -56,6 +56,15 @@ pub enum StoreError {
     /// An area layer of that name exists and replacing it was not asked for.
     #[error("area layer '{0}' already exists (pass --replace to replace it)")]
     LayerExists(String),
+    /// Another backend (PostgreSQL) failed.
+    #[error("{source}")]
+    Backend {
+        /// The store (a URL without password).
+        store: String,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A stored value could not be read back (a damaged or hand-edited store).
     #[error("store {path}: table {table}, row {rowid}: {reason}")]
     Corrupt {

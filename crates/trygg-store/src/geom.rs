@@ -97,16 +97,74 @@ fn header(out: &mut Vec<u8>, srs_id: i32, env: Option<[f64; 4]>) {
     }
 }
 
-/// Decodes a GeoPackage blob into its SRS id and geometry. An empty geometry
-/// (flag bit 4) is returned as an empty geometry collection.
-pub fn decode(blob: &[u8]) -> Result<(i32, Geometry<f64>), GeomError> {
+/// A blob as PostGIS extended WKB: the blob's WKB with its SRS id inside (the
+/// type's SRID flag set), as a COPY into a `geometry(…, srid)` column takes it.
+pub fn to_ewkb(blob: &[u8]) -> Result<Vec<u8>, GeomError> {
+    let (srs_id, offset) = header_of(blob)?;
+    let wkb = blob
+        .get(offset..)
+        .filter(|w| w.len() >= 5)
+        .ok_or_else(|| GeomError("no WKB after the header".into()))?;
+    let little = wkb[0] == 1;
+    let ty = [wkb[1], wkb[2], wkb[3], wkb[4]];
+    let (ty, srid) = if little {
+        (
+            (u32::from_le_bytes(ty) | EWKB_SRID).to_le_bytes(),
+            srs_id.to_le_bytes(),
+        )
+    } else {
+        (
+            (u32::from_be_bytes(ty) | EWKB_SRID).to_be_bytes(),
+            srs_id.to_be_bytes(),
+        )
+    };
+    let mut out = Vec::with_capacity(wkb.len() + 4);
+    out.push(wkb[0]);
+    out.extend_from_slice(&ty);
+    out.extend_from_slice(&srid);
+    out.extend_from_slice(&wkb[5..]);
+    Ok(out)
+}
+
+/// The EWKB type flag that says an SRID follows the type.
+const EWKB_SRID: u32 = 0x2000_0000;
+
+/// The store's own blob (as [`encode_point`] and [`encode_multipolygon`] write
+/// it) of a point or (multi)polygon in ISO WKB, as PostGIS' `ST_AsBinary` gives it.
+pub fn from_wkb(srs_id: i32, wkb: &[u8]) -> Result<Vec<u8>, GeomError> {
+    let mut reader = Wkb {
+        bytes: wkb,
+        pos: 0,
+        little: true,
+    };
+    match reader.geometry()? {
+        Geometry::Point(p) => Ok(encode_point(srs_id, p.x(), p.y())),
+        Geometry::MultiPolygon(mp) => Ok(encode_multipolygon(srs_id, &mp)),
+        Geometry::Polygon(p) => Ok(encode_multipolygon(srs_id, &MultiPolygon(vec![p]))),
+        other => Err(GeomError(format!(
+            "a {} where a point or polygons were expected",
+            kind_name(&other)
+        ))),
+    }
+}
+
+fn kind_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::LineString(_) | Geometry::Line(_) => "line string",
+        Geometry::MultiPoint(_) => "multipoint",
+        Geometry::MultiLineString(_) => "multilinestring",
+        _ => "geometry",
+    }
+}
+
+/// A blob's SRS id and where its WKB starts.
+fn header_of(blob: &[u8]) -> Result<(i32, usize), GeomError> {
     if blob.len() < 8 || &blob[..2] != b"GP" {
         return Err(GeomError("missing 'GP' magic".into()));
     }
     let flags = blob[3];
-    let little = flags & 1 == 1;
     let srs_bytes = [blob[4], blob[5], blob[6], blob[7]];
-    let srs_id = if little {
+    let srs_id = if flags & 1 == 1 {
         i32::from_le_bytes(srs_bytes)
     } else {
         i32::from_be_bytes(srs_bytes)
@@ -118,12 +176,19 @@ pub fn decode(blob: &[u8]) -> Result<(i32, Geometry<f64>), GeomError> {
         4 => 64,
         other => return Err(GeomError(format!("envelope indicator {other}"))),
     };
-    if flags & 0b1_0000 != 0 {
+    Ok((srs_id, 8 + env_len))
+}
+
+/// Decodes a GeoPackage blob into its SRS id and geometry. An empty geometry
+/// (flag bit 4) is returned as an empty geometry collection.
+pub fn decode(blob: &[u8]) -> Result<(i32, Geometry<f64>), GeomError> {
+    let (srs_id, offset) = header_of(blob)?;
+    if blob[3] & 0b1_0000 != 0 {
         return Ok((srs_id, Geometry::GeometryCollection(Default::default())));
     }
     let mut reader = Wkb {
         bytes: blob,
-        pos: 8 + env_len,
+        pos: offset,
         little: true,
     };
     let geometry = reader.geometry()?;

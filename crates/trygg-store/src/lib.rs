@@ -7,6 +7,7 @@
 //! overlapping file again adds nothing.
 
 mod audit;
+mod backend;
 mod batch;
 mod beside;
 mod create;
@@ -20,19 +21,21 @@ mod read;
 mod rtree;
 mod schema;
 mod store;
+pub mod tables;
 mod view;
 mod view_file;
 
 pub use audit::AuditEntry;
-pub use batch::{Batch, BatchInfo, FileOutcome, Insert};
+pub use backend::{EventBatch, IngestStore};
+pub use batch::{stored_time, Batch, BatchInfo, Content, FileOutcome, Insert};
 pub use beside::BesideFile;
 pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
 pub use feed::{FeedCounts, FeedGap, FeedSummary, PollRecord};
 pub use provenance::{BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
 pub use read::{BatchRecord, EventFilter, HistoryRecord, Reverted, StoredEvent};
-pub use store::{AreaLayer, PopulationRow, Store, StoredArea};
-pub use view::{EventView, EventViewBuilder, ViewEvent, ViewQuery, NO_AREA};
+pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea};
+pub use view::{EventView, EventViewBuilder, StoredColumns, ViewEvent, ViewQuery, NO_AREA};
 pub use view_file::{view_file_path, LoadedView, ViewSource};
 
 #[cfg(test)]

@@ -12,3 +12,23 @@ pub const DATA_VERSION: &str = "data_version";
 pub const REWRITTEN_VERSION: &str = "rewritten_version";
 /// The demo generator's manifest (JSON), for stores built by `trygg demo`.
 pub const DEMO_MANIFEST: &str = "demo_manifest";
+
+/// The key of the study extent, `minx,miny,maxx,maxy` in EPSG:3006.
+pub const EXTENT: &str = "extent";
+
+/// Reads the study extent's text (`minx,miny,maxx,maxy`).
+pub fn parse_extent(text: &str) -> Option<trygg_model::Extent> {
+    let parts: Vec<f64> = text
+        .split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [min_x, min_y, max_x, max_y] => Some(trygg_model::Extent {
+            min_x: *min_x,
+            min_y: *min_y,
+            max_x: *max_x,
+            max_y: *max_y,
+        }),
+        _ => None,
+    }
+}

@@ -66,7 +66,8 @@ pub struct PopulationRow {
 /// The GeoPackage `srs_id` of every stored geometry (EPSG:3006).
 pub(crate) const STORE_SRS_ID: i32 = 3006;
 
-pub(crate) fn now_rfc3339() -> String {
+/// The time now as the store records it (RFC 3339, UTC, milliseconds).
+pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -260,21 +261,12 @@ impl Store {
 
     /// The study extent events must lie in (EPSG:3006), if configured.
     pub fn extent(&self) -> Result<Option<Extent>, StoreError> {
-        let Some(text) = self.meta("extent")? else {
+        let Some(text) = self.meta(meta::EXTENT)? else {
             return Ok(None);
         };
-        let parts: Vec<f64> = text
-            .split(',')
-            .filter_map(|p| p.trim().parse().ok())
-            .collect();
-        match parts.as_slice() {
-            [min_x, min_y, max_x, max_y] => Ok(Some(Extent {
-                min_x: *min_x,
-                min_y: *min_y,
-                max_x: *max_x,
-                max_y: *max_y,
-            })),
-            _ => Err(StoreError::Corrupt {
+        match meta::parse_extent(&text) {
+            Some(e) => Ok(Some(e)),
+            None => Err(StoreError::Corrupt {
                 path: self.path.clone(),
                 table: "trygg_meta",
                 rowid: 0,
@@ -310,7 +302,7 @@ impl Store {
     /// Sets the study extent.
     pub fn set_extent(&mut self, e: &Extent) -> Result<(), StoreError> {
         self.set_meta(
-            "extent",
+            meta::EXTENT,
             &format!("{},{},{},{}", e.min_x, e.min_y, e.max_x, e.max_y),
         )
     }

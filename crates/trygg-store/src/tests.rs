@@ -587,6 +587,42 @@ fn a_store_of_schema_3_migrates_and_its_rows_compare_by_content() {
     drop(dir);
 }
 
+#[test]
+fn a_store_of_schema_5_gets_compact_attributes_of_the_same_value() {
+    let (dir, mut store) = new_store();
+    let at = "2024-02-01T10:00:00+01:00";
+    let indented = "{\n  \"id\": 1,\n  \"location\": {\n    \"name\": \"Solna\"\n  }\n}";
+    let first = Event {
+        attributes: indented.into(),
+        ..event(1, 674_000.0, 6_580_000.0, Precision::Exact, at)
+    };
+    let damaged = Event {
+        attributes: "not { json".into(),
+        ..event(2, 674_000.0, 6_580_000.0, Precision::Exact, at)
+    };
+    batch_of(&mut store, &[first.clone(), damaged]);
+    let path = store.path().to_owned();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch("UPDATE trygg_meta SET value = '5' WHERE key = 'schema_version';")
+        .expect("to schema 5");
+    drop(conn);
+    let mut store = Store::open(&path).expect("migrates");
+    let attributes: Vec<String> = store
+        .all("SELECT attributes FROM events ORDER BY fid", [], |r| {
+            r.get(0)
+        })
+        .expect("attributes");
+    assert_eq!(
+        attributes,
+        [r#"{"id":1,"location":{"name":"Solna"}}"#, "not { json"],
+        "compact, keys in their order; a damaged row is left as it was"
+    );
+    // The same content as before the migration.
+    assert_eq!(batch_of(&mut store, &[first]), [Insert::Duplicate]);
+    drop(dir);
+}
+
 /// Every column of two views, event by event.
 fn same_view(a: &EventView, b: &EventView) {
     assert_eq!(a.len(), b.len());

@@ -121,6 +121,68 @@ pub struct ViewEvent<'a> {
     pub stadsdel: Option<&'a str>,
 }
 
+/// An event's columns as a backend stores them (the enums as their text codes,
+/// the interval's end as RFC 3339), read into a [`ViewEvent`] by one rule for
+/// every backend.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredColumns<'a> {
+    /// `occurred_utc`.
+    pub t: i64,
+    /// Easting, EPSG:3006.
+    pub x: f64,
+    /// Northing, EPSG:3006.
+    pub y: f64,
+    /// `source`.
+    pub source: &'a str,
+    /// `category_norm`.
+    pub category_norm: &'a str,
+    /// `precision`.
+    pub precision: &'a str,
+    /// `category`.
+    pub category: &'a str,
+    /// `stadsdel`.
+    pub stadsdel: Option<&'a str>,
+    /// `time_precision`.
+    pub time_precision: &'a str,
+    /// `occurred_to`.
+    pub occurred_to: Option<&'a str>,
+}
+
+impl<'a> StoredColumns<'a> {
+    /// The view's event, or which column cannot be read and why.
+    pub fn parse(&self) -> Result<ViewEvent<'a>, String> {
+        let to = self
+            .occurred_to
+            .map(|text| {
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.timestamp())
+                    .map_err(|e| format!("occurred_to '{text}': {e}"))
+            })
+            .transpose()?;
+        Ok(ViewEvent {
+            t: self.t,
+            to,
+            time_precision: self
+                .time_precision
+                .parse::<TimePrecision>()
+                .map_err(|e| e.to_string())?,
+            x: self.x,
+            y: self.y,
+            source: self.source.parse::<Source>().map_err(|e| e.to_string())?,
+            category_norm: self
+                .category_norm
+                .parse::<NormCategory>()
+                .map_err(|e| e.to_string())?,
+            precision: self
+                .precision
+                .parse::<Precision>()
+                .map_err(|e| e.to_string())?,
+            category: self.category,
+            stadsdel: self.stadsdel,
+        })
+    }
+}
+
 /// Builds an [`EventView`] from events added in any order; used by
 /// [`Store::view`] and by benchmarks and tests that need millions of events without
 /// a store on disk.
@@ -209,6 +271,16 @@ impl EventViewBuilder {
         });
     }
 
+    /// Events added so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether none was added.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Sorts by time (stably: equal times keep insertion order) and builds the view.
     pub fn build(self) -> EventView {
         let mut rows = self.rows;
@@ -273,49 +345,31 @@ impl Store {
                 .map_err(get)?;
             let (x, y) = geom::decode_point(blob)
                 .ok_or_else(|| corrupt(fid, "geometry is not a point".into()))?;
-            let parse = |i: usize| -> Result<&str, StoreError> {
+            let text = |i: usize| -> Result<&str, StoreError> {
                 r.get_ref(i)
                     .and_then(|v| v.as_str().map_err(Into::into))
                     .map_err(get)
             };
-            let source = parse(3)?
-                .parse::<Source>()
-                .map_err(|e| corrupt(fid, e.to_string()))?;
-            let norm = parse(4)?
-                .parse::<NormCategory>()
-                .map_err(|e| corrupt(fid, e.to_string()))?;
-            let precision = parse(5)?
-                .parse::<Precision>()
-                .map_err(|e| corrupt(fid, e.to_string()))?;
-            let stadsdel = r
-                .get_ref(7)
-                .and_then(|v| v.as_str_or_null().map_err(Into::into))
-                .map_err(get)?;
-            let time_precision = parse(8)?
-                .parse::<TimePrecision>()
-                .map_err(|e| corrupt(fid, e.to_string()))?;
-            let to = r
-                .get_ref(9)
-                .and_then(|v| v.as_str_or_null().map_err(Into::into))
-                .map_err(get)?
-                .map(|text| {
-                    chrono::DateTime::parse_from_rfc3339(text)
-                        .map(|t| t.timestamp())
-                        .map_err(|e| corrupt(fid, format!("occurred_to '{text}': {e}")))
-                })
-                .transpose()?;
-            builder.push_event(&ViewEvent {
+            let text_or_null = |i: usize| -> Result<Option<&str>, StoreError> {
+                r.get_ref(i)
+                    .and_then(|v| v.as_str_or_null().map_err(Into::into))
+                    .map_err(get)
+            };
+            let event = StoredColumns {
                 t: r.get(2).map_err(get)?,
-                to,
-                time_precision,
                 x,
                 y,
-                source,
-                category_norm: norm,
-                precision,
-                category: parse(6)?,
-                stadsdel,
-            });
+                source: text(3)?,
+                category_norm: text(4)?,
+                precision: text(5)?,
+                category: text(6)?,
+                stadsdel: text_or_null(7)?,
+                time_precision: text(8)?,
+                occurred_to: text_or_null(9)?,
+            }
+            .parse()
+            .map_err(|reason| corrupt(fid, reason))?;
+            builder.push_event(&event);
         }
         Ok((builder, max_fid))
     }
@@ -376,6 +430,11 @@ impl EventView {
         self.precision.push(row.precision);
         self.category.push(row.category);
         self.stadsdel.push(row.stadsdel);
+    }
+
+    /// The point (EPSG:3006) the stored coordinates are relative to.
+    pub fn origin(&self) -> (f64, f64) {
+        self.origin
     }
 
     /// Number of events.

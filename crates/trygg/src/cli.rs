@@ -70,6 +70,23 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::report::ReportCommand,
     },
+    /// Bring a store's schema to this version: a PostgreSQL database
+    /// (`postgres://…`, made on first use) or a GeoPackage file.
+    Migrate {
+        /// The store: a GeoPackage file or a `postgres://` URL.
+        #[arg(long)]
+        store: String,
+    },
+    /// Copy a whole store between backends: a GeoPackage file into an empty
+    /// PostgreSQL database (migrated first), or a database into a new file.
+    Copy {
+        /// The store copied from: a GeoPackage file or a `postgres://` URL.
+        #[arg(long)]
+        from: String,
+        /// The store copied to: a `postgres://` URL or a new GeoPackage file.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `trygg batches ...`.
@@ -130,7 +147,8 @@ impl From<SourceArg> for trygg_model::Source {
 /// `trygg ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// The store file (a GeoPackage); created if it does not exist.
+    /// The store: a GeoPackage file (created if it does not exist) or a
+    /// migrated PostgreSQL database (`postgres://…`, see `trygg migrate`).
     #[arg(long)]
     pub store: PathBuf,
     /// Which source the files are.

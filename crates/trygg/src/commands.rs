@@ -40,6 +40,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Batches { command } => run_batches(&command),
         Command::Report { command } => crate::report::run(&command),
         Command::Police { command } => crate::report::police(&command),
+        Command::Migrate { store } => crate::pg::migrate(&store),
+        Command::Copy { from, to } => crate::pg::copy(&from, &to),
     }
 }
 
@@ -93,12 +95,16 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     };
     // A new store exists only once its first batch has landed: a failed or empty
     // first ingest leaves nothing behind.
-    let report = in_store(
-        &args.store,
-        !args.no_default_areas,
-        IngestReport::landed,
-        |store| Ok(ingest(store, &req, &mut on_progress)?),
-    )?;
+    let report = match args.store.to_str().filter(|s| trygg_pg::is_url(s)) {
+        // A database gets its schema and areas with `trygg migrate`/`trygg copy`.
+        Some(url) => ingest(&mut trygg_pg::PgStore::open(url)?, &req, &mut on_progress)?,
+        None => in_store(
+            &args.store,
+            !args.no_default_areas,
+            IngestReport::landed,
+            |store| Ok(ingest(store, &req, &mut on_progress)?),
+        )?,
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -127,7 +133,13 @@ fn print_summary(
     store: &Path,
 ) -> std::io::Result<()> {
     let verdict = match report.batch_id {
-        Some(id) => format!("landed as batch {id} in {}", store.display()),
+        Some(id) => format!(
+            "landed as batch {id} in {}",
+            store
+                .to_str()
+                .filter(|s| trygg_pg::is_url(s))
+                .map_or_else(|| store.display().to_string(), trygg_pg::redacted)
+        ),
         None if req.strict && report.rejected > 0 => {
             "NOT landed: --strict and rows were rejected; the store is unchanged".into()
         }

@@ -14,7 +14,6 @@ use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, Job, MatrixRequest, Options,
     PolygonRequest, Snapshot, SurveyRequest, TableRequest, TrendRequest,
 };
-use trygg_store::Store;
 
 use crate::output::Sink;
 
@@ -44,7 +43,7 @@ pub enum QueryCommand {
 /// Where and how to write.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// The store file.
+    /// The store: a GeoPackage file or a PostgreSQL database (`postgres://…`).
     #[arg(long)]
     pub store: PathBuf,
     /// Output format: csv, excel (Swedish Excel: BOM, ';', decimal comma), json, geojson, xlsx, gpkg or parquet.
@@ -510,8 +509,8 @@ fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
     let valid = job.validate()?;
     let budget = budget()?;
     let mut sink = Sink::open(out.out.as_deref(), &out.store)?;
-    let store = Store::open(&out.store)?;
-    let snapshot = Snapshot::load(&store)?;
+    // A GeoPackage file or a PostgreSQL database: one snapshot either way.
+    let snapshot = Snapshot::open(&out.store)?;
     let options = Options {
         budget,
         geometry: format.wants_geometry(),

@@ -235,11 +235,19 @@ pub(crate) async fn ingest(
         names,
     };
     let s = state.clone();
-    let store_path = state.live.path().to_owned();
+    let location = state.live.location().clone();
     let (status, report) = blocking(move || -> Result<(StatusCode, Value), ApiError> {
         let _dir = dir;
-        let mut store = trygg_store::Store::open(&store_path).map_err(ApiError::internal)?;
-        let report = match run_ingest(&mut store, &request, &mut |_| {}) {
+        // Either backend takes the batch through the same pipeline.
+        let mut store: Box<dyn trygg_store::IngestStore> = match &location {
+            trygg_query::Location::File(path) => {
+                Box::new(trygg_store::Store::open(path).map_err(ApiError::internal)?)
+            }
+            trygg_query::Location::Postgres(url) => {
+                Box::new(trygg_pg::PgStore::open(url).map_err(ApiError::internal)?)
+            }
+        };
+        let report = match run_ingest(store.as_mut(), &request, &mut |_| {}) {
             Ok(r) => r,
             // The store failing is the server's problem; anything else is the
             // upload's (a mapping, a CRS, a file: the CLI's exit 2).

@@ -109,10 +109,10 @@ pub(crate) async fn meta(
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
-    let s = state.clone();
     let body = cached(&state, version, &tag, async {
+        let study = snap.study_extent();
         let extent = blocking(move || -> Result<Option<[f64; 4]>, ApiError> {
-            let Some(e) = s.with_store(|st| st.study_extent())? else {
+            let Some(e) = study else {
                 return Ok(None);
             };
             let proj = Proj::new()?;

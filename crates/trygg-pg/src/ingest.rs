@@ -1,0 +1,476 @@
+//! Ingest into PostgreSQL: the same batches as the GeoPackage store's (one
+//! transaction; new ids appended, new content of a stored id a revision with
+//! the old version in `event_history`, content seen before a duplicate;
+//! rejected rows stored), with each chunk of events looked up in one query and
+//! its new events sent with one `COPY`. Batches take a transaction-level
+//! advisory lock, so two ingests into one database run one after the other, as
+//! they do on a GeoPackage file.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+
+use postgres::Transaction;
+use trygg_model::{Event, Extent, Rejection};
+use trygg_store::tables::{Cell, Table};
+use trygg_store::{
+    geom, meta, now_rfc3339, stored_time, BatchInfo, Content, EventBatch, FileOutcome, IngestStore,
+    Insert, StoreError, StoredArea,
+};
+
+use crate::{encode_row, PgError, PgStore};
+
+/// The advisory lock every batch holds until it commits or rolls back.
+const BATCH_LOCK: i64 = 0x74_72_79_67_67_62;
+
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> StoreError {
+        e.into_store()
+    }
+}
+
+impl PgError {
+    /// As the store interface's error.
+    fn into_store(self) -> StoreError {
+        match self {
+            PgError::Store(e) => e,
+            other => StoreError::Backend {
+                store: other.url().to_owned(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The database the error is about (without password).
+    pub fn url(&self) -> &str {
+        match self {
+            PgError::Db { url, .. }
+            | PgError::NotMigrated { url, .. }
+            | PgError::Newer { url, .. }
+            | PgError::NotEmpty { url, .. }
+            | PgError::Corrupt { url, .. } => url,
+            PgError::Store(_) => "",
+        }
+    }
+}
+
+fn db(url: &str) -> impl Fn(postgres::Error) -> StoreError + Copy + '_ {
+    move |source| {
+        PgError::Db {
+            url: url.to_owned(),
+            source,
+        }
+        .into_store()
+    }
+}
+
+/// The events table's columns but its generated key: what a batch copies.
+fn appended_columns() -> &'static Table {
+    static APPENDED: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    APPENDED.get_or_init(|| {
+        let events = Table::named("events").expect("the events table is listed");
+        Table {
+            name: "events",
+            key: "fid",
+            generated_key: true,
+            columns: &events.columns[1..],
+        }
+    })
+}
+
+/// An event's columns as stored (times as text), in `appended_columns` order.
+struct Row<'e> {
+    event: &'e Event,
+    blob: Vec<u8>,
+    occurred_at: String,
+    occurred_to: Option<String>,
+    reported_at: Option<String>,
+}
+
+impl<'e> Row<'e> {
+    fn of(event: &'e Event) -> Row<'e> {
+        Row {
+            event,
+            blob: geom::encode_point(trygg_store::tables::SRS_ID, event.x, event.y),
+            occurred_at: stored_time(&event.occurred_at),
+            occurred_to: event.occurred_to.as_ref().map(stored_time),
+            reported_at: event.reported_at.as_ref().map(stored_time),
+        }
+    }
+
+    fn content(&self) -> Content<'_> {
+        let e = self.event;
+        Content {
+            geom: &self.blob,
+            occurred_at: &self.occurred_at,
+            occurred_to: self.occurred_to.as_deref(),
+            reported_at: self.reported_at.as_deref(),
+            category: &e.category,
+            category_norm: e.category_norm.as_str(),
+            precision: e.precision.as_str(),
+            attributes: &e.attributes,
+            time_precision: e.time_precision.as_str(),
+        }
+    }
+
+    fn cells(&self, batch: i64) -> Vec<Cell> {
+        let e = self.event;
+        let text = |s: &str| Cell::Text(s.to_owned());
+        let opt = |s: Option<&str>| s.map_or(Cell::Null, text);
+        vec![
+            Cell::Geom(self.blob.clone()),
+            text(e.source.as_str()),
+            text(&e.source_id),
+            text(&self.occurred_at),
+            opt(self.occurred_to.as_deref()),
+            Cell::Int(e.occurred_at.timestamp()),
+            text(e.time_precision.as_str()),
+            opt(self.reported_at.as_deref()),
+            text(&e.category),
+            text(e.category_norm.as_str()),
+            text(e.precision.as_str()),
+            opt(e.areas.stadsdel.as_deref()),
+            opt(e.areas.stadsdelsomrade_2020.as_deref()),
+            opt(e.areas.stadsdelsomrade_2023.as_deref()),
+            Cell::Bool(e.areas.outside_areas),
+            Cell::Int(batch),
+            text(&e.attributes),
+        ]
+    }
+}
+
+/// An open batch in PostgreSQL.
+pub struct PgBatch<'a> {
+    tx: Option<Transaction<'a>>,
+    url: String,
+    id: i64,
+    revised: bool,
+}
+
+/// The stored versions of ids: fid and content hash.
+type Current = HashMap<String, (i64, String)>;
+
+const CURRENT: &str = "SELECT source_id, fid, ST_AsBinary(geom), occurred_at, occurred_to,
+    reported_at, category, category_norm, precision, attributes::text, time_precision
+    FROM events WHERE source = $1 AND source_id = ANY($2)";
+
+const TO_HISTORY: &str = "INSERT INTO event_history (source, source_id, content_sha256, batch_id,
+    replaced_by, replaced_at, geom, occurred_at, occurred_to, occurred_utc, time_precision, reported_at,
+    category, category_norm, precision, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023,
+    outside_areas, attributes)
+    SELECT source, source_id, $4, batch_id, $2, $3, geom, occurred_at, occurred_to, occurred_utc,
+    time_precision, reported_at, category, category_norm, precision, stadsdel, stadsdelsomrade_2020,
+    stadsdelsomrade_2023, outside_areas, attributes FROM events WHERE fid = $1";
+
+const REVISE: &str = "UPDATE events SET geom = ST_GeomFromEWKB($2), occurred_at = $3,
+    occurred_to = $4, occurred_utc = $5, reported_at = $6, category = $7, category_norm = $8,
+    precision = $9, stadsdel = $10, stadsdelsomrade_2020 = $11, stadsdelsomrade_2023 = $12,
+    outside_areas = $13, batch_id = $14, attributes = $15::text::json, time_precision = $16
+    WHERE fid = $1";
+
+impl<'a> PgBatch<'a> {
+    fn open(&mut self) -> &mut Transaction<'a> {
+        self.tx
+            .as_mut()
+            .expect("a batch holds its transaction until commit")
+    }
+
+    /// The stored versions of `ids` of `source`.
+    fn current(&mut self, source: &str, ids: &[&str]) -> Result<Current, StoreError> {
+        let url = self.url.clone();
+        let rows = self
+            .open()
+            .query(CURRENT, &[&source, &ids])
+            .map_err(db(&url))?;
+        let mut current = Current::with_capacity(rows.len());
+        for r in rows {
+            let wkb: Vec<u8> = r.get(2);
+            let blob = geom::from_wkb(trygg_store::tables::SRS_ID, &wkb).map_err(|e| {
+                PgError::Corrupt {
+                    url: url.clone(),
+                    table: "events",
+                    row: r.get::<_, i64>(1).to_string(),
+                    column: "geom",
+                    reason: e.to_string(),
+                }
+                .into_store()
+            })?;
+            let hash = Content {
+                geom: &blob,
+                occurred_at: r.get(3),
+                occurred_to: r.get(4),
+                reported_at: r.get(5),
+                category: r.get(6),
+                category_norm: r.get(7),
+                precision: r.get(8),
+                attributes: r.get(9),
+                time_precision: r.get(10),
+            }
+            .sha256();
+            current.insert(r.get(0), (r.get(1), hash));
+        }
+        Ok(current)
+    }
+
+    /// Sends the chunk's new events with one COPY.
+    fn append(&mut self, rows: &[Row<'_>]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let url = self.url.clone();
+        let id = self.id;
+        let table = appended_columns();
+        let mut buf = Vec::with_capacity(rows.len() * 512);
+        for row in rows {
+            encode_row(table, &row.cells(id), &mut buf).map_err(PgError::into_store)?;
+        }
+        let sql = format!("COPY events ({}) FROM STDIN", crate::quoted(table));
+        let mut writer = self.open().copy_in(sql.as_str()).map_err(db(&url))?;
+        writer.write_all(&buf).map_err(|e| StoreError::Backend {
+            store: url.clone(),
+            source: Box::new(e),
+        })?;
+        writer.finish().map_err(db(&url))?;
+        Ok(())
+    }
+
+    /// Makes `row` the current version of `fid`, the stored one history.
+    fn revise(&mut self, fid: i64, stored_hash: &str, row: &Row<'_>) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let id = self.id;
+        let e = row.event;
+        let ewkb = geom::to_ewkb(&row.blob).map_err(|err| StoreError::Backend {
+            store: url.clone(),
+            source: Box::new(err),
+        })?;
+        let tx = self.open();
+        tx.execute(TO_HISTORY, &[&fid, &id, &now_rfc3339(), &stored_hash])
+            .map_err(db(&url))?;
+        tx.execute(
+            REVISE,
+            &[
+                &fid,
+                &ewkb,
+                &row.occurred_at,
+                &row.occurred_to,
+                &e.occurred_at.timestamp(),
+                &row.reported_at,
+                &e.category,
+                &e.category_norm.as_str(),
+                &e.precision.as_str(),
+                &e.areas.stadsdel.as_deref(),
+                &e.areas.stadsdelsomrade_2020.as_deref(),
+                &e.areas.stadsdelsomrade_2023.as_deref(),
+                &e.areas.outside_areas,
+                &id,
+                &e.attributes,
+                &e.time_precision.as_str(),
+            ],
+        )
+        .map_err(db(&url))?;
+        self.revised = true;
+        Ok(())
+    }
+
+    fn seen_before(&mut self, source: &str, id: &str, hash: &str) -> Result<bool, StoreError> {
+        let url = self.url.clone();
+        Ok(self
+            .open()
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM event_history
+                 WHERE source = $1 AND source_id = $2 AND content_sha256 = $3)",
+                &[&source, &id, &hash],
+            )
+            .map_err(db(&url))?
+            .get(0))
+    }
+}
+
+impl EventBatch for PgBatch<'_> {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        let source = first.source.as_str();
+        let ids: Vec<&str> = events.iter().map(|e| e.source_id.as_str()).collect();
+        let mut current = self.current(source, &ids)?;
+        let mut pending: Vec<Row<'_>> = Vec::new();
+        let mut pending_ids: HashSet<&str> = HashSet::new();
+        for e in events {
+            let row = Row::of(e);
+            if pending_ids.contains(e.source_id.as_str()) {
+                // The same id again in this chunk: store what is pending first,
+                // then compare with it as stored.
+                self.append(&pending)?;
+                pending.clear();
+                pending_ids.clear();
+                current.extend(self.current(source, &[e.source_id.as_str()])?);
+            }
+            match current.get(&e.source_id).cloned() {
+                None => {
+                    pending_ids.insert(e.source_id.as_str());
+                    pending.push(row);
+                    out.push(Insert::Accepted);
+                }
+                Some((fid, stored)) => {
+                    let hash = row.content().sha256();
+                    if hash == stored || self.seen_before(source, &e.source_id, &hash)? {
+                        out.push(Insert::Duplicate);
+                    } else {
+                        self.revise(fid, &stored, &row)?;
+                        current.insert(e.source_id.clone(), (fid, hash));
+                        out.push(Insert::Updated);
+                    }
+                }
+            }
+        }
+        self.append(&pending)
+    }
+
+    fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let id = self.id;
+        let row = r.row.and_then(|n| i64::try_from(n).ok());
+        self.open()
+            .execute(
+                "INSERT INTO rejected_rows (batch_id, file, \"row\", field, reason, raw)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &r.file, &row, &r.field, &r.reason, &r.raw],
+            )
+            .map_err(db(&url))?;
+        Ok(())
+    }
+
+    fn commit(
+        mut self: Box<Self>,
+        files: &[FileOutcome],
+        skip_reasons: &BTreeMap<String, u64>,
+        notes: &BTreeMap<String, u64>,
+    ) -> Result<i64, StoreError> {
+        let url = self.url.clone();
+        let id = self.id;
+        let revised = self.revised;
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let mut tx = self.tx.take().expect("a batch commits once");
+        let mut totals = [0u64; 6];
+        for f in files {
+            tx.execute(
+                "INSERT INTO ingest_files (batch_id, file, sha256, bytes, read, accepted, duplicates,
+                 skipped, rejected, error, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[
+                    &id,
+                    &f.file,
+                    &f.sha256,
+                    &n(f.bytes),
+                    &n(f.read),
+                    &n(f.accepted),
+                    &n(f.duplicates),
+                    &n(f.skipped),
+                    &n(f.rejected),
+                    &f.error,
+                    &n(f.updated),
+                ],
+            )
+            .map_err(db(&url))?;
+            for (t, v) in totals.iter_mut().zip([
+                f.read,
+                f.accepted,
+                f.duplicates,
+                f.skipped,
+                f.rejected,
+                f.updated,
+            ]) {
+                *t += v;
+            }
+        }
+        let json = |m: &BTreeMap<String, u64>| {
+            serde_json::to_string(m).unwrap_or_else(|_| "{}".to_owned())
+        };
+        tx.execute(
+            "UPDATE ingest_batches SET finished_at = $1, read = $2, accepted = $3, duplicates = $4,
+             skipped = $5, rejected = $6, skip_reasons = $7::text::json, notes = $8::text::json,
+             updated = $10 WHERE id = $9",
+            &[
+                &now_rfc3339(),
+                &n(totals[0]),
+                &n(totals[1]),
+                &n(totals[2]),
+                &n(totals[3]),
+                &n(totals[4]),
+                &json(skip_reasons),
+                &json(notes),
+                &id,
+                &n(totals[5]),
+            ],
+        )
+        .map_err(db(&url))?;
+        bump_data_version(&mut tx, revised).map_err(db(&url))?;
+        tx.commit().map_err(db(&url))?;
+        Ok(id)
+    }
+}
+
+/// Increments the data version (and, for a change other than appending, the
+/// rewritten version) in the caller's transaction: replicas poll it.
+pub(crate) fn bump_data_version(
+    tx: &mut Transaction<'_>,
+    rewrite: bool,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO trygg_meta (key, value) VALUES ($1, '1')
+         ON CONFLICT (key) DO UPDATE SET value = (trygg_meta.value::bigint + 1)::text",
+        &[&meta::DATA_VERSION],
+    )?;
+    if rewrite {
+        tx.execute(
+            "INSERT INTO trygg_meta (key, value) SELECT $1, value FROM trygg_meta WHERE key = $2
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&meta::REWRITTEN_VERSION, &meta::DATA_VERSION],
+        )?;
+    }
+    Ok(())
+}
+
+impl IngestStore for PgStore {
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+
+    fn layer_areas(&mut self, layer: &str) -> Result<Vec<StoredArea>, StoreError> {
+        self.areas(layer).map_err(PgError::into_store)
+    }
+
+    fn extent_in_force(&mut self) -> Result<Option<Extent>, StoreError> {
+        self.study_extent().map_err(PgError::into_store)
+    }
+
+    fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.meta(key).map_err(PgError::into_store)
+    }
+
+    fn open_batch<'a>(
+        &'a mut self,
+        info: &BatchInfo,
+    ) -> Result<Box<dyn EventBatch + 'a>, StoreError> {
+        let url = self.url.clone();
+        let mut tx = self.client.transaction().map_err(db(&url))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BATCH_LOCK])
+            .map_err(db(&url))?;
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO ingest_batches (source, started_at, strict) VALUES ($1, $2, $3) RETURNING id",
+                &[&info.source.as_str(), &now_rfc3339(), &info.strict],
+            )
+            .map_err(db(&url))?
+            .get(0);
+        Ok(Box::new(PgBatch {
+            tx: Some(tx),
+            url,
+            id,
+            revised: false,
+        }))
+    }
+}

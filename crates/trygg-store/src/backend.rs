@@ -1,0 +1,99 @@
+//! The store interface ingest writes through, whichever backend holds the
+//! store: the GeoPackage file ([`Store`]) or PostgreSQL (the `trygg-pg` crate).
+//! Both keep the same guarantees: a batch is one transaction, `(source,
+//! source_id)` is unique, a stored id's new content is a revision (the old
+//! version goes to the history), content seen before is a duplicate, rejected
+//! rows are stored with the batch.
+
+use std::collections::BTreeMap;
+
+use trygg_model::{Event, Extent, Rejection};
+
+use crate::batch::{Batch, BatchInfo, FileOutcome, Insert};
+use crate::error::StoreError;
+use crate::store::{Store, StoredArea};
+
+/// A store that ingest can write batches into.
+pub trait IngestStore: Send {
+    /// Where the store is, for messages (a file path, or a URL without password).
+    fn location(&self) -> String;
+    /// The areas of a layer.
+    fn layer_areas(&mut self, layer: &str) -> Result<Vec<StoredArea>, StoreError>;
+    /// The study extent in force ([`Store::study_extent`]'s rule).
+    fn extent_in_force(&mut self) -> Result<Option<Extent>, StoreError>;
+    /// A metadata value.
+    fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Starts a batch; dropping it uncommitted rolls everything back.
+    fn open_batch<'a>(
+        &'a mut self,
+        info: &BatchInfo,
+    ) -> Result<Box<dyn EventBatch + 'a>, StoreError>;
+}
+
+/// An open ingest batch of either backend.
+pub trait EventBatch {
+    /// The batch's id.
+    fn id(&self) -> i64;
+    /// Stores events in order, pushing what became of each onto `out`.
+    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError>;
+    /// Records a rejected row.
+    fn reject(&mut self, r: &Rejection) -> Result<(), StoreError>;
+    /// Records the files and counts and commits: durable when this returns.
+    fn commit(
+        self: Box<Self>,
+        files: &[FileOutcome],
+        skip_reasons: &BTreeMap<String, u64>,
+        notes: &BTreeMap<String, u64>,
+    ) -> Result<i64, StoreError>;
+}
+
+impl IngestStore for Store {
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn layer_areas(&mut self, layer: &str) -> Result<Vec<StoredArea>, StoreError> {
+        self.areas(layer)
+    }
+
+    fn extent_in_force(&mut self) -> Result<Option<Extent>, StoreError> {
+        self.study_extent()
+    }
+
+    fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.meta(key)
+    }
+
+    fn open_batch<'a>(
+        &'a mut self,
+        info: &BatchInfo,
+    ) -> Result<Box<dyn EventBatch + 'a>, StoreError> {
+        Ok(Box::new(self.begin_batch(info)?))
+    }
+}
+
+impl EventBatch for Batch<'_> {
+    fn id(&self) -> i64 {
+        Batch::id(self)
+    }
+
+    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError> {
+        for e in events {
+            out.push(self.insert(e)?);
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
+        Batch::reject(self, r)
+    }
+
+    fn commit(
+        self: Box<Self>,
+        files: &[FileOutcome],
+        skip_reasons: &BTreeMap<String, u64>,
+        notes: &BTreeMap<String, u64>,
+    ) -> Result<i64, StoreError> {
+        Batch::commit(*self, files, skip_reasons, notes)
+    }
+}

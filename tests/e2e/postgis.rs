@@ -1,0 +1,950 @@
+//! The PostgreSQL + PostGIS backend: migrations, moving a store into a database
+//! and back (also through `pg_dump`/`pg_restore`), the events view built from the
+//! database, and a copy killed half-way. Each test makes its own database on
+//! the server `TRYGG_TEST_PG` names (`./dev test` starts one); without it the
+//! tests fail under CI and are skipped (with a message) elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusqlite::types::Value;
+use serde_json::Value as Json;
+use trygg_store::tables::TABLES;
+
+use crate::support::{demo_store, fixture, ingest_json, run, write};
+
+/// A database of its own for one test, dropped at the end.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn new(label: &str) -> Option<TestDb> {
+        let admin = match std::env::var("TRYGG_TEST_PG") {
+            Ok(url) => url,
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("TRYGG_TEST_PG is not set: ./dev test starts PostgreSQL and sets it")
+            }
+            Err(_) => {
+                eprintln!("skipped: TRYGG_TEST_PG is not set (./dev test sets it)");
+                return None;
+            }
+        };
+        let name = format!("trygg_{label}_{}", std::process::id());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client.batch_execute(&sql).expect("create database");
+        }
+        let url = with_db(&admin, &name);
+        Some(TestDb { admin, name, url })
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect")
+    }
+
+    fn count(&self, table: &str) -> i64 {
+        self.client()
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .expect("count")
+            .get(0)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The admin URL with another database: `postgresql:///postgres?…` → `…/name?…`.
+fn with_db(admin: &str, name: &str) -> String {
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let (prefix, _) = base.rsplit_once('/').expect("a URL with a database");
+    if query.is_empty() {
+        format!("{prefix}/{name}")
+    } else {
+        format!("{prefix}/{name}?{query}")
+    }
+}
+
+/// The libpq arguments (`-h`, `-U`, `-d`) of a test URL, for pg_dump and friends.
+fn libpq(url: &str) -> Vec<String> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let db = base.rsplit('/').next().expect("database").to_owned();
+    let mut args = vec!["-d".to_owned(), db];
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("host", h)) => args.extend(["-h".to_owned(), h.to_owned()]),
+            Some(("user", u)) => args.extend(["-U".to_owned(), u.to_owned()]),
+            _ => {}
+        }
+    }
+    args
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "trygg {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A store with every kind of row: the demo's sources, areas and population;
+/// police events and a later snapshot that revised five (history); a file with
+/// rejected rows; a reverted batch; an audit entry and a poll of the feed.
+fn rich_store(dir: &Path) -> PathBuf {
+    let store = dir.join("rich.gpkg");
+    std::fs::copy(demo_store(), &store).expect("copy the demo store");
+    let sample = fixture("polisen-events-sample.json");
+    let (code, report) = ingest_json(&store, "police-events", &[], &[&sample]);
+    assert_eq!(code, 0, "{report}");
+    let mut events: Vec<Json> =
+        serde_json::from_str(&std::fs::read_to_string(&sample).expect("sample")).expect("JSON");
+    for e in events.iter_mut().take(40) {
+        let edited = format!("{} (uppdaterad)", e["summary"].as_str().unwrap_or(""));
+        e["summary"] = Json::String(edited);
+    }
+    let later = write(
+        dir,
+        "later.json",
+        &serde_json::to_string(&events).expect("JSON"),
+    );
+    let (code, report) = ingest_json(&store, "police-events", &[], &[&later]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["updated"].as_u64() > Some(0), "{report}");
+    let mut crimes = trygg_benches::crimes_csv(30, 7, "pgc");
+    crimes.push_str(
+        "pgc-bad1,0101,\"Rån\",2024-02-30,10:00,,,2024-02-01,exact,,674000.0,6580000.0\n",
+    );
+    crimes.push_str("pgc-bad2,0101,\"Rån\",2024-02-01,10:00,,,2024-02-01,exact,,not-x,6580000.0\n");
+    let bad = write(dir, "bad.csv", &crimes);
+    let (_, report) = ingest_json(&store, "crimes", &[], &[&bad]);
+    assert!(report["rejected"].as_u64() > Some(0), "{report}");
+    let batch = report["batch_id"].as_i64().expect("batch id").to_string();
+    ok(&["batches", "revert", "--store", s(&store), &batch]);
+    let conn = rusqlite::Connection::open(&store).expect("open");
+    conn.execute_batch(
+        "INSERT INTO audit_log (at, who, role, action, target, rows, detail)
+           VALUES ('2024-02-02T10:00:00Z', 'anna', 'analyst', 'export', 'events', 12, 'tab\there');
+         INSERT INTO police_polls (at, url, status, ok, attempts, events, new_events, updated, overlap, gap, ids)
+           VALUES ('2024-02-02T10:05:00Z', 'http://127.0.0.1:1/api', 200, 1, 1, 500, 3, 0, 497, 0, '[1,2]');",
+    )
+    .expect("audit and poll rows");
+    store
+}
+
+/// Every row of every Trygg table (the backend's own schema version aside).
+fn rows(store: &Path) -> Vec<(&'static str, Vec<Vec<Value>>)> {
+    let conn = rusqlite::Connection::open(store).expect("open");
+    TABLES
+        .iter()
+        .map(|t| {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} ORDER BY {}",
+                t.column_list(),
+                t.name,
+                if t.name == "trygg_meta" {
+                    "key <> 'schema_version'"
+                } else {
+                    "1"
+                },
+                t.key
+            );
+            let mut stmt = conn.prepare(&sql).expect("prepare");
+            let n = t.columns.len();
+            let rows = stmt
+                .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+                .expect("query")
+                .collect::<Result<Vec<Vec<Value>>, _>>()
+                .expect("rows");
+            (t.name, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn migrations_are_versioned_idempotent_and_make_the_postgis_schema() {
+    let Some(db) = TestDb::new("migrate") else {
+        return;
+    };
+    let first = ok(&["migrate", "--store", &db.url]);
+    assert!(first.contains("applied migration 1"), "{first}");
+    let again = ok(&["migrate", "--store", &db.url]);
+    assert!(again.contains("up to date"), "{again}");
+    let mut c = db.client();
+    let applied: i64 = c
+        .query_one("SELECT count(*) FROM trygg_migrations", &[])
+        .expect("migrations")
+        .get(0);
+    assert_eq!(applied, 1);
+    // Every table and column of the GeoPackage store, none missing or extra.
+    for t in TABLES {
+        let cols: Vec<String> = c
+            .query(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_name = $1 ORDER BY column_name",
+                &[&t.name],
+            )
+            .expect("columns")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut want: Vec<String> = t.columns.iter().map(|c| c.name.to_owned()).collect();
+        want.sort();
+        assert_eq!(cols, want, "{}", t.name);
+    }
+    // PostGIS geometry in EPSG:3006 with GiST indexes.
+    let geoms: Vec<(String, String, i32)> = c
+        .query(
+            "SELECT f_table_name::text, type, srid FROM geometry_columns ORDER BY 1",
+            &[],
+        )
+        .expect("geometry_columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        geoms,
+        [
+            ("areas".to_owned(), "MULTIPOLYGON".to_owned(), 3006),
+            ("event_history".to_owned(), "POINT".to_owned(), 3006),
+            ("events".to_owned(), "POINT".to_owned(), 3006),
+        ]
+    );
+    let gist: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'
+             AND tablename IN ('events', 'areas')",
+            &[],
+        )
+        .expect("indexes")
+        .get(0);
+    assert_eq!(gist, 2);
+    // The guarantees: (source, source_id) unique, the audit log append-only.
+    c.batch_execute(
+        "INSERT INTO ingest_batches (source, started_at, strict) VALUES ('crimes', 'now', false);
+         INSERT INTO audit_log (at, who, role, action, target) VALUES ('now', 'a', 'admin', 'x', 'y');",
+    )
+    .expect("rows");
+    let event = "INSERT INTO events (geom, source, source_id, occurred_at, occurred_utc, category,
+        category_norm, precision, outside_areas, batch_id, attributes)
+        VALUES (ST_SetSRID(ST_MakePoint(674000, 6580000), 3006), 'crimes', 'c1', '2024-01-01', 0,
+        'Rån', 'robbery', 'exact', false, 1, '{}')";
+    c.batch_execute(event).expect("first");
+    assert!(c.batch_execute(event).is_err(), "the same id twice");
+    for change in [
+        "UPDATE audit_log SET who = 'b'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let err = c.batch_execute(change).expect_err(change);
+        assert!(
+            format!("{err:?}").contains("append-only"),
+            "{change}: {err:?}"
+        );
+    }
+    // A database of a newer schema is refused, not misread.
+    c.batch_execute("INSERT INTO trygg_migrations (version, name) VALUES (99, 'future')")
+        .expect("future");
+    let out = run(&["copy", "--from", &db.url, "--to", "/nonexistent/x.gpkg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("schema version 99 is newer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_store_moves_into_postgres_and_back_losing_nothing() {
+    let Some(db) = TestDb::new("roundtrip") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rich_store(dir.path());
+    let before = rows(&store);
+    for (table, rows) in &before {
+        assert!(!rows.is_empty(), "the rich store has {table} rows");
+    }
+
+    let printed = ok(&["copy", "--from", s(&store), "--to", &db.url]);
+    assert!(printed.starts_with("copied: "), "{printed}");
+    for (table, rows) in &before {
+        let want = rows.len() as i64 + i64::from(*table == "trygg_meta");
+        let got = db.count(table) + i64::from(*table == "trygg_meta");
+        assert_eq!(got, want, "{table}");
+    }
+    // Attributes arrive as the source wrote them; geometry as PostGIS points.
+    let mut c = db.client();
+    let (x, y, srid): (f64, f64, i32) = {
+        let r = c
+            .query_one(
+                "SELECT ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM events ORDER BY fid LIMIT 1",
+                &[],
+            )
+            .expect("a point");
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(srid, 3006);
+    assert!((600_000.0..800_000.0).contains(&x) && (6_500_000.0..6_700_000.0).contains(&y));
+
+    // Into an empty database only: a second copy is refused and adds nothing.
+    let again = run(&["copy", "--from", s(&store), "--to", &db.url]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
+    assert_eq!(db.count("events") as usize, before[4].1.len());
+
+    // New rows after the copy get keys after the copied ones.
+    let next: i64 = c
+        .query_one(
+            "INSERT INTO ingest_batches (source, started_at, strict) VALUES ('crimes', 'x', false) RETURNING id",
+            &[],
+        )
+        .expect("insert")
+        .get(0);
+    let max_copied = match before[1].1.last().map(|r| &r[0]) {
+        Some(Value::Integer(id)) => *id,
+        other => panic!("batch id {other:?}"),
+    };
+    assert_eq!(next, max_copied + 1);
+    c.batch_execute(&format!("DELETE FROM ingest_batches WHERE id = {next}"))
+        .expect("delete");
+
+    // And back: the same rows, byte for byte, geometry included.
+    let back = dir.path().join("back.gpkg");
+    ok(&["copy", "--from", &db.url, "--to", s(&back)]);
+    assert_eq!(rows(&back), before);
+    // The new file is a whole store: its R-tree indexes every event, GDAL reads it.
+    let conn = rusqlite::Connection::open(&back).expect("open");
+    let (indexed, events): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM rtree_events_geom), (SELECT count(*) FROM events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!(indexed, events);
+    let info = Command::new("ogrinfo")
+        .args(["-ro", "-so", s(&back), "events"])
+        .output()
+        .expect("ogrinfo");
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains(&format!("Feature Count: {events}")),
+        "{}",
+        String::from_utf8_lossy(&info.stdout)
+    );
+    // The copied store answers queries like the original.
+    let q = |p: &Path| {
+        ok(&[
+            "query",
+            "counts",
+            "--store",
+            s(p),
+            "--period",
+            "2024",
+            "--layer",
+            "stadsdel",
+            "--format",
+            "csv",
+        ])
+    };
+    assert_eq!(q(&back), q(&store));
+    // Copying onto an existing file is refused.
+    let out = run(&["copy", "--from", &db.url, "--to", s(&back)]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn pg_dump_and_pg_restore_keep_the_whole_store() {
+    let Some(db) = TestDb::new("dump") else {
+        return;
+    };
+    let Some(restored) = TestDb::new("restored") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rich_store(dir.path());
+    ok(&["copy", "--from", s(&store), "--to", &db.url]);
+    let dump = dir.path().join("trygg.dump");
+    let out = Command::new("pg_dump")
+        .args(libpq(&db.url))
+        .args(["-Fc", "-f", s(&dump)])
+        .output()
+        .expect("pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("pg_restore")
+        .args(libpq(&restored.url))
+        .args(["--exit-on-error", s(&dump)])
+        .output()
+        .expect("pg_restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The restored database is a Trygg store of the current schema, whole.
+    let back = dir.path().join("restored.gpkg");
+    ok(&["copy", "--from", &restored.url, "--to", s(&back)]);
+    assert_eq!(rows(&back), rows(&store));
+}
+
+#[test]
+fn the_view_built_from_postgres_is_the_view_of_the_geopackage() {
+    let Some(db) = TestDb::new("view") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rich_store(dir.path());
+    ok(&["copy", "--from", s(&store), "--to", &db.url]);
+    let gpkg = trygg_store::Store::open(&store)
+        .expect("open")
+        .view()
+        .expect("view");
+    let mut pg = trygg_pg::PgStore::open(&db.url).expect("open");
+    let from_pg = pg.load_view().expect("view");
+    assert_eq!(from_pg.len(), gpkg.len());
+    assert!(!gpkg.is_empty());
+    assert_eq!(from_pg.origin(), gpkg.origin());
+    assert_eq!(from_pg.category_names(), gpkg.category_names());
+    assert_eq!(from_pg.stadsdel_names(), gpkg.stadsdel_names());
+    for i in 0..gpkg.len() {
+        assert_eq!(
+            (
+                from_pg.time(i),
+                from_pg.time_to(i),
+                from_pg.xy(i),
+                from_pg.source(i),
+                from_pg.category_norm(i),
+                from_pg.precision(i),
+                from_pg.category(i),
+                from_pg.stadsdel_code(i),
+                from_pg.time_precision(i),
+            ),
+            (
+                gpkg.time(i),
+                gpkg.time_to(i),
+                gpkg.xy(i),
+                gpkg.source(i),
+                gpkg.category_norm(i),
+                gpkg.precision(i),
+                gpkg.category(i),
+                gpkg.stadsdel_code(i),
+                gpkg.time_precision(i),
+            ),
+            "event {i}"
+        );
+    }
+    assert_eq!(
+        pg.data_version().expect("version"),
+        trygg_store::Store::open(&store)
+            .expect("open")
+            .data_version()
+            .expect("version")
+    );
+}
+
+#[test]
+fn a_copy_killed_half_way_leaves_the_database_empty_and_can_run_again() {
+    let Some(db) = TestDb::new("killed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rich_store(dir.path());
+    ok(&["migrate", "--store", &db.url]);
+    // Another session holds `events` in SHARE mode: the copy reads (checks
+    // the database is empty), copies the tables before `events`, and waits at
+    // `COPY events`. It is killed there, with rows sent and uncommitted.
+    let mut holder = db.client();
+    let mut lock = holder.transaction().expect("transaction");
+    lock.batch_execute("LOCK TABLE events IN SHARE MODE")
+        .expect("lock");
+    let mut child = crate::support::trygg()
+        .args(["copy", "--from", s(&store), "--to", &db.url])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut c = db.client();
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+        WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'";
+    let started = std::time::Instant::now();
+    while c
+        .query_one(waiting, &[])
+        .expect("activity")
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the copy ended early"
+        );
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the copy never reached events"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    lock.commit().expect("unlock");
+    // The server rolls the copy's transaction back once it sees the client gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed copy's session lingers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for t in TABLES {
+        assert_eq!(db.count(t.name), 0, "{} after a killed copy", t.name);
+    }
+    // Run again: all of it, once.
+    ok(&["copy", "--from", s(&store), "--to", &db.url]);
+    let before = rows(&store);
+    assert_eq!(db.count("events") as usize, before[4].1.len());
+}
+
+/// Ingest's outcome per file as the JSON report gives it.
+fn outcome(report: &Json) -> Vec<(u64, u64, u64, u64, u64)> {
+    let n = |f: &Json, k: &str| f[k].as_u64().unwrap_or(u64::MAX);
+    report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                n(f, "accepted"),
+                n(f, "updated"),
+                n(f, "duplicates"),
+                n(f, "skipped"),
+                n(f, "rejected"),
+            )
+        })
+        .collect()
+}
+
+/// The rows of the tables ingest writes, without the times of ingest itself.
+fn ingested(store: &Path) -> Vec<(&'static str, Vec<Vec<Value>>)> {
+    let ingest_times = |t: &str| match t {
+        "ingest_batches" => vec![2, 3],
+        "event_history" => vec![4],
+        _ => vec![],
+    };
+    rows(store)
+        .into_iter()
+        .filter(|(t, _)| {
+            matches!(
+                *t,
+                "events" | "event_history" | "ingest_batches" | "ingest_files" | "rejected_rows"
+            )
+        })
+        .map(|(t, rows)| {
+            let drop = ingest_times(t);
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| !drop.contains(i))
+                        .map(|(_, v)| v)
+                        .collect()
+                })
+                .collect();
+            (t, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_batches_give_the_same_store_in_both_backends() {
+    let Some(db) = TestDb::new("ingest") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("same.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+
+    let sample = fixture("polisen-events-sample.json");
+    let mut events: Vec<Json> =
+        serde_json::from_str(&std::fs::read_to_string(&sample).expect("sample")).expect("JSON");
+    for e in events.iter_mut().take(25) {
+        let edited = format!("{} (uppdaterad)", e["summary"].as_str().unwrap_or(""));
+        e["summary"] = Json::String(edited);
+    }
+    let later = write(
+        dir.path(),
+        "later.json",
+        &serde_json::to_string(&events).expect("JSON"),
+    );
+    let crimes_a = write(
+        dir.path(),
+        "a.csv",
+        &trygg_benches::crimes_csv(3_000, 11, "same"),
+    );
+    // b.csv repeats ids of a.csv in the same batch: some as they were, some
+    // with another category (revisions within one batch), and a bad row.
+    let a = std::fs::read_to_string(&crimes_a).expect("a");
+    let mut b: Vec<String> = a.lines().take(1).map(str::to_owned).collect();
+    for (i, line) in a.lines().skip(1).take(40).enumerate() {
+        b.push(if i % 2 == 0 {
+            line.to_owned()
+        } else {
+            line.replacen(",\"", ",\"Grov ", 1)
+        });
+    }
+    b.push("same-bad,0101,\"Rån\",2024-13-01,10:00,,,2024-02-01,exact,,674000.0,6580000.0".into());
+    let crimes_b = write(dir.path(), "b.csv", &(b.join("\n") + "\n"));
+    let steps: Vec<(&str, Vec<&str>, Vec<PathBuf>)> = vec![
+        ("police-events", vec![], vec![sample.clone()]),
+        ("police-events", vec![], vec![later.clone()]),
+        // The first snapshot again: every content was seen, nothing rolls back.
+        ("police-events", vec![], vec![sample.clone()]),
+        ("crimes", vec![], vec![crimes_a.clone(), crimes_b.clone()]),
+        // --strict with a rejected row: nothing lands in either.
+        ("crimes", vec!["--strict"], vec![crimes_b.clone()]),
+    ];
+    let mut outcomes = Vec::new();
+    for (source, extra, files) in &steps {
+        let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let (gcode, greport) = ingest_json(&gpkg, source, extra, &files);
+        let (pcode, preport) = ingest_json(Path::new(&db.url), source, extra, &files);
+        assert_eq!(gcode, pcode, "{greport}\n{preport}");
+        assert_eq!(outcome(&greport), outcome(&preport), "{source} {files:?}");
+        assert_eq!(greport["batch_id"], preport["batch_id"]);
+        outcomes.push(outcome(&greport));
+    }
+    // The steps did what they are for: police revisions, nothing rolled back,
+    // crimes new, repeated and revised within one batch, a rejection.
+    assert!(outcomes[1][0].1 > 0, "{outcomes:?}");
+    assert_eq!((outcomes[2][0].0, outcomes[2][0].1), (0, 0), "{outcomes:?}");
+    assert_eq!(outcomes[3][0].0, 3_000, "{outcomes:?}");
+    assert_eq!(outcomes[3][1], (0, 20, 20, 0, 1), "{outcomes:?}");
+    let back = dir.path().join("back.gpkg");
+    ok(&["copy", "--from", &db.url, "--to", s(&back)]);
+    let (g, p) = (ingested(&gpkg), ingested(&back));
+    for ((table, g), (_, p)) in g.iter().zip(&p) {
+        assert_eq!(g.len(), p.len(), "{table}");
+        assert!(g == p, "{table} differs");
+    }
+    let history = g
+        .iter()
+        .find(|(t, _)| *t == "event_history")
+        .expect("history");
+    assert_eq!(
+        history.1.len() as u64,
+        outcomes[1][0].1 + 20,
+        "every revision's earlier version is in the history"
+    );
+    // The data version moved with every landed batch in both.
+    let version = |p: &Path| {
+        trygg_store::Store::open(p)
+            .expect("open")
+            .data_version()
+            .expect("v")
+    };
+    assert_eq!(
+        trygg_pg::PgStore::open(&db.url)
+            .expect("open")
+            .data_version()
+            .expect("v"),
+        version(&gpkg)
+    );
+}
+
+#[test]
+fn an_ingest_killed_mid_copy_lands_nothing_and_runs_again_whole() {
+    let Some(db) = TestDb::new("killingest") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("k.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let events_before = db.count("events");
+    let batches_before = db.count("ingest_batches");
+    let csv = write(
+        dir.path(),
+        "k.csv",
+        &trygg_benches::crimes_csv(5_000, 5, "kill"),
+    );
+    let mut holder = db.client();
+    let mut lock = holder.transaction().expect("transaction");
+    lock.batch_execute("LOCK TABLE events IN SHARE MODE")
+        .expect("lock");
+    let mut child = crate::support::trygg()
+        .args(["ingest", "--source", "crimes", "--store", &db.url, s(&csv)])
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut c = db.client();
+    let started = std::time::Instant::now();
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(child.try_wait().expect("wait").is_none(), "the ingest ended early");
+        assert!(started.elapsed().as_secs() < 60, "the ingest never reached COPY");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    lock.commit().expect("unlock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed ingest's session lingers"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(db.count("events"), events_before);
+    assert_eq!(db.count("ingest_batches"), batches_before);
+    // Again, whole: every row once.
+    let (code, report) = ingest_json(Path::new(&db.url), "crimes", &[], &[&csv]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(db.count("events"), events_before + 5_000);
+    let (_, again) = ingest_json(Path::new(&db.url), "crimes", &[], &[&csv]);
+    assert_eq!(again["duplicates"], 5_000, "{again}");
+    assert_eq!(db.count("events"), events_before + 5_000);
+}
+
+#[test]
+fn queries_answer_the_same_over_both_backends() {
+    let Some(db) = TestDb::new("queries") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rich_store(dir.path());
+    ok(&["copy", "--from", s(&store), "--to", &db.url]);
+    let asks: [&[&str]; 7] = [
+        &[
+            "counts",
+            "--period",
+            "2024",
+            "--layer",
+            "stadsdelsomrade_2023",
+            "--suppress",
+            "5",
+        ],
+        &[
+            "table",
+            "--from",
+            "2023-07-01",
+            "--to",
+            "2024-06-30",
+            "--window",
+            "month",
+        ],
+        &[
+            "hotspots",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-06-30",
+            "--format",
+            "geojson",
+        ],
+        &[
+            "emerging",
+            "--source",
+            "crimes",
+            "--slice",
+            "month",
+            "--slices",
+            "12",
+            "--end",
+            "2024-06-30",
+        ],
+        &[
+            "survey",
+            "--layer",
+            "stadsdelsomrade_2023",
+            "--format",
+            "json",
+        ],
+        &[
+            "matrix",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-06-30",
+            "--format",
+            "json",
+        ],
+        &[
+            "trend",
+            "--from",
+            "2023-07-01",
+            "--to",
+            "2024-06-30",
+            "--window",
+            "month",
+            "--format",
+            "json",
+        ],
+    ];
+    for ask in asks {
+        let q = |store: &str| {
+            let mut args = vec!["query", ask[0], "--store", store];
+            args.extend(&ask[1..]);
+            ok(&args)
+        };
+        let (g, p) = (q(s(&store)), q(&db.url));
+        assert!(g.len() > 100, "{ask:?}: {g}");
+        assert!(g == p, "{ask:?} differs:\n{g}\n---\n{p}");
+    }
+}
+
+/// `GET path` on a replica: the status and the body.
+fn get(base: &str, path: &str) -> (u16, Json) {
+    let text = crate::api::http_get(base, path);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Chunked bodies: the JSON object is between the first '{' and the last '}'.
+    let json = body
+        .find('{')
+        .zip(body.rfind('}'))
+        .and_then(|(a, b)| serde_json::from_str(&body[a..=b]).ok())
+        .unwrap_or(Json::Null);
+    (status, json)
+}
+
+#[test]
+fn two_replicas_over_one_database_serve_a_new_batch_within_seconds() {
+    let Some(db) = TestDb::new("replicas") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("r.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let env = [
+        ("TRYGG_REFRESH_INTERVAL_S", "1"),
+        ("TRYGG_ANONYMOUS_ROLE", "admin"),
+    ];
+    let url = Path::new(&db.url);
+    let (mut a, base_a) = crate::api::serve(url, &[], &env);
+    let (mut b, base_b) = crate::api::serve(url, &[], &env);
+    let counts = "/api/v1/query/counts?period=2024&layer=stadsdel&source=crimes&format=json";
+    let total = |base: &str| -> (u64, u64) {
+        let (status, body) = get(base, counts);
+        assert_eq!(status, 200, "{body}");
+        let sum = body["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["count"].as_u64().unwrap_or(0))
+            .sum();
+        (body["data"]["version"].as_u64().expect("version"), sum)
+    };
+    let (v0, before) = total(&base_a);
+    assert_eq!(total(&base_b), (v0, before));
+
+    // A batch lands (ingested by a third process): both replicas answer
+    // with it within the promised time, without a restart.
+    let csv = write(
+        dir.path(),
+        "new.csv",
+        &trygg_benches::crimes_csv(400, 3, "replica"),
+    );
+    let (code, report) = ingest_json(url, "crimes", &[], &[&csv]);
+    assert_eq!(code, 0, "{report}");
+    let landed = report["accepted"].as_u64().expect("accepted");
+    assert_eq!(landed, 400);
+    let landed_at = std::time::Instant::now();
+    // What the database holds now, counted by the CLI over the same query layer.
+    let cli: Json = serde_json::from_str(&ok(&[
+        "query", "counts", "--store", &db.url, "--period", "2024", "--layer", "stadsdel",
+        "--source", "crimes", "--format", "json",
+    ]))
+    .expect("JSON");
+    let expected: u64 = cli["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        expected > before,
+        "some of the batch lies in the stadsdelar"
+    );
+    for base in [&base_a, &base_b] {
+        loop {
+            let (v, n) = total(base);
+            if v > v0 {
+                assert_eq!(n, expected, "{base}: the whole batch, once");
+                break;
+            }
+            assert!(
+                landed_at.elapsed() < std::time::Duration::from_secs(5),
+                "{base} still at version {v} after 5 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    // A replica killed and started again serves the same state; the other
+    // kept serving meanwhile.
+    a.kill().expect("kill");
+    a.wait().expect("wait");
+    assert_eq!(total(&base_b).1, expected);
+    let (mut a2, base_a2) = crate::api::serve(url, &[], &env);
+    assert_eq!(total(&base_a2), total(&base_b));
+    // Answers that need the GeoPackage store's admin tables say so.
+    let (status, body) = get(&base_b, "/api/v1/admin/batches");
+    assert_eq!(status, 501, "{body}");
+    assert_eq!(body["error"]["code"], "not_on_postgres", "{body}");
+    for child in [&mut a2, &mut b] {
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+}
