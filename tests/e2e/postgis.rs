@@ -626,12 +626,23 @@ fn the_same_batches_give_the_same_store_in_both_backends() {
     }
     b.push("same-bad,0101,\"Rån\",2024-13-01,10:00,,,2024-02-01,exact,,674000.0,6580000.0".into());
     let crimes_b = write(dir.path(), "b.csv", &(b.join("\n") + "\n"));
+    // c.csv repeats ids within itself, more than a chunk of rows apart and
+    // within one: a new id, and a stored one met first as a duplicate and then
+    // with other content. Both repeats are rejections, never revisions.
+    let fresh = trygg_benches::crimes_csv(3_000, 12, "cnew");
+    let mut c: Vec<String> = fresh.lines().map(str::to_owned).collect();
+    let stored = a.lines().nth(1).expect("a row").to_owned();
+    c.push(stored.clone());
+    c.push(stored.replacen(",\"", ",\"Grov ", 1));
+    c.push(fresh.lines().nth(6).expect("a row").to_owned());
+    let crimes_c = write(dir.path(), "c.csv", &(c.join("\n") + "\n"));
     let steps: Vec<(&str, Vec<&str>, Vec<PathBuf>)> = vec![
         ("police-events", vec![], vec![sample.clone()]),
         ("police-events", vec![], vec![later.clone()]),
         // The first snapshot again: every content was seen, nothing rolls back.
         ("police-events", vec![], vec![sample.clone()]),
         ("crimes", vec![], vec![crimes_a.clone(), crimes_b.clone()]),
+        ("crimes", vec![], vec![crimes_c.clone()]),
         // --strict with a rejected row: nothing lands in either.
         ("crimes", vec!["--strict"], vec![crimes_b.clone()]),
     ];
@@ -643,6 +654,29 @@ fn the_same_batches_give_the_same_store_in_both_backends() {
         assert_eq!(gcode, pcode, "{greport}\n{preport}");
         assert_eq!(outcome(&greport), outcome(&preport), "{source} {files:?}");
         assert_eq!(greport["batch_id"], preport["batch_id"]);
+        assert_eq!(greport["rejections"], preport["rejections"]);
+        if files == [crimes_c.as_path()] {
+            let said: Vec<(u64, &str)> = greport["rejections"]
+                .as_array()
+                .expect("rejections")
+                .iter()
+                .map(|r| {
+                    (
+                        r["row"].as_u64().unwrap_or(0),
+                        r["reason"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect();
+            assert_eq!(said.len(), 2, "{said:?}");
+            assert!(
+                said[0].0 == 3003 && said[0].1.ends_with("(first at row 3002)"),
+                "{said:?}"
+            );
+            assert!(
+                said[1].0 == 3004 && said[1].1.ends_with("(first at row 7)"),
+                "{said:?}"
+            );
+        }
         outcomes.push(outcome(&greport));
     }
     // The steps did what they are for: police revisions, nothing rolled back,
@@ -651,6 +685,7 @@ fn the_same_batches_give_the_same_store_in_both_backends() {
     assert_eq!((outcomes[2][0].0, outcomes[2][0].1), (0, 0), "{outcomes:?}");
     assert_eq!(outcomes[3][0].0, 3_000, "{outcomes:?}");
     assert_eq!(outcomes[3][1], (0, 20, 20, 0, 1), "{outcomes:?}");
+    assert_eq!(outcomes[4][0], (3_000, 0, 1, 0, 2), "{outcomes:?}");
     let back = dir.path().join("back.gpkg");
     ok(&["copy", "--from", &db.url, "--to", s(&back)]);
     let (g, p) = (ingested(&gpkg), ingested(&back));

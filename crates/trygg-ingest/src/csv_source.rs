@@ -1,8 +1,12 @@
 //! CSV exports of the crimes, shootings, fires and survey sources, read through a
 //! [`Mapping`]: the header is checked up front, then every record becomes one
 //! [`Parsed`] row, lazily, without allocating per field on the common path.
+//!
+//! The file streams through: only the bytes since the current record's start
+//! are held ([`Window`]), so a 1 GB export takes no 1 GB of memory.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::ops::Range;
 
 use crate::candidate::{Parsed, RowError};
@@ -11,12 +15,82 @@ use crate::json_text::push_json_string;
 use crate::mapping::{Mapping, TextEncoding};
 use crate::row::{Fields, PointInput, RowBuilder};
 
-/// The rows of one CSV file, parsed as they are iterated.
-pub struct CsvRows<'a> {
-    /// The file's bytes after any UTF-8 byte-order mark.
-    data: &'a [u8],
+/// Bytes of passed-over records a [`Window`] keeps before it lets them go.
+const WINDOW_SLACK: usize = 1 << 20;
+
+/// The stream under the CSV parser. It keeps the bytes it has handed on since
+/// the current record began (the parser reads ahead of the record it returns),
+/// so that a record's raw text can be cut out by its stream offsets; what lies
+/// before the current record is let go ([`Window::release_before`]).
+struct Window<R> {
+    inner: R,
+    /// The stream's bytes from offset `base` on, as far as read from `inner`.
+    kept: Vec<u8>,
+    base: u64,
+    /// The stream offset up to which bytes were handed to the parser.
+    served: u64,
+    eof: bool,
+}
+
+impl<R: Read> Window<R> {
+    /// Reads at least `len` bytes into `kept` (fewer at the end of the stream).
+    fn fill_to(&mut self, len: usize) -> std::io::Result<()> {
+        let mut block = [0u8; 64 * 1024];
+        while !self.eof && self.kept.len() < len {
+            match self.inner.read(&mut block) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.kept.extend_from_slice(&block[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The kept bytes at stream offsets `start..end`, clipped to what is kept.
+    fn bytes(&self, start: u64, end: u64) -> &[u8] {
+        let at = |offset: u64| {
+            usize::try_from(offset.saturating_sub(self.base))
+                .unwrap_or(usize::MAX)
+                .min(self.kept.len())
+        };
+        let (start, end) = (at(start), at(end));
+        &self.kept[start..end.max(start)]
+    }
+
+    /// Lets go of the bytes before stream offset `offset` once they are many.
+    fn release_before(&mut self, offset: u64) {
+        let dead = usize::try_from(offset.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.kept.len());
+        if dead >= WINDOW_SLACK {
+            self.kept.drain(..dead);
+            self.base += dead as u64;
+        }
+    }
+}
+
+impl<R: Read> Read for Window<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let ahead = usize::try_from(self.served - self.base).unwrap_or(usize::MAX);
+        if ahead >= self.kept.len() {
+            self.fill_to(ahead + out.len())?;
+        }
+        let have = &self.kept[ahead.min(self.kept.len())..];
+        let n = have.len().min(out.len());
+        out[..n].copy_from_slice(&have[..n]);
+        self.served += n as u64;
+        Ok(n)
+    }
+}
+
+/// The rows of one CSV file, parsed as they are iterated from `R` (a file, or
+/// bytes in memory).
+pub struct CsvRows<'a, R: Read> {
     mapping: &'a Mapping,
-    reader: csv::Reader<&'a [u8]>,
+    reader: csv::Reader<Window<R>>,
+    /// The current record's raw bytes (without line breaks).
+    raw: Vec<u8>,
     record: csv::ByteRecord,
     /// The header's column names (trimmed; empty names become `column_N`).
     header: Vec<String>,
@@ -32,7 +106,7 @@ pub struct CsvRows<'a> {
     done: bool,
 }
 
-impl std::fmt::Debug for CsvRows<'_> {
+impl<R: Read> std::fmt::Debug for CsvRows<'_, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvRows")
             .field("mapping", &self.mapping.origin())
@@ -45,24 +119,39 @@ impl std::fmt::Debug for CsvRows<'_> {
 const ENCODING_HINT: &str =
     "if the file comes from Excel, set encoding = \"windows-1252\" in the mapping's [csv] section";
 
-impl<'a> CsvRows<'a> {
+impl<'a, R: Read> CsvRows<'a, R> {
     /// Checks the header against the mapping and prepares to read the rows.
     ///
     /// Fails when the file is empty, in UTF-16, or lacks a column the mapping
     /// names; extra columns are fine and kept as attributes.
-    pub fn new(bytes: &'a [u8], mapping: &'a Mapping) -> Result<CsvRows<'a>, FileError> {
-        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    pub fn new(input: R, mapping: &'a Mapping) -> Result<CsvRows<'a, R>, FileError> {
+        let mut window = Window {
+            inner: input,
+            kept: Vec::new(),
+            base: 0,
+            served: 0,
+            eof: false,
+        };
+        let unreadable = |e: std::io::Error| FileError::file(format!("cannot read the file: {e}"));
+        window.fill_to(WINDOW_SLACK).map_err(unreadable)?;
+        if window.kept.starts_with(&[0xFF, 0xFE]) || window.kept.starts_with(&[0xFE, 0xFF]) {
             return Err(FileError::file(
                 "file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8 CSV",
             ));
         }
-        let data = bytes
-            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-            .unwrap_or(bytes);
-        if data.iter().all(u8::is_ascii_whitespace) {
+        if window.kept.starts_with(b"\xEF\xBB\xBF") {
+            // Offsets (and so raw rows) count from after the byte-order mark.
+            window.kept.drain(..3);
+        }
+        // Blank so far: read on until something is not (or the file ends).
+        while !window.eof && window.kept.iter().all(u8::is_ascii_whitespace) {
+            let len = window.kept.len() + WINDOW_SLACK;
+            window.fill_to(len).map_err(unreadable)?;
+        }
+        if window.kept.iter().all(u8::is_ascii_whitespace) {
             return Err(FileError::file("file is empty"));
         }
-        if data.iter().take(200).any(|&b| b == 0) {
+        if window.kept.iter().take(200).any(|&b| b == 0) {
             return Err(FileError::file(
                 "file contains NUL bytes (UTF-16 or binary?); save it as UTF-8 CSV",
             ));
@@ -71,7 +160,7 @@ impl<'a> CsvRows<'a> {
             .delimiter(mapping.delimiter())
             .has_headers(false)
             .flexible(true)
-            .from_reader(data);
+            .from_reader(window);
         let mut record = csv::ByteRecord::new();
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -90,9 +179,9 @@ impl<'a> CsvRows<'a> {
             })
             .collect();
         Ok(CsvRows {
-            data,
             mapping,
             reader,
+            raw: Vec::new(),
             record,
             header,
             keys,
@@ -149,7 +238,15 @@ impl<'a> CsvRows<'a> {
 
     /// Parses the record just read.
     fn parse_record(&mut self) -> Parsed {
-        let (row, raw) = self.record_text();
+        let row = self.take_record_text();
+        let raw = std::mem::take(&mut self.raw);
+        let parsed = self.parse_fields(row, &raw);
+        self.raw = raw;
+        parsed
+    }
+
+    /// Parses the record just read, whose raw bytes are `raw`.
+    fn parse_fields(&mut self, row: u64, raw: &[u8]) -> Parsed {
         let count = self.record.len();
         if count != self.header.len() {
             let reason = format!(
@@ -160,7 +257,7 @@ impl<'a> CsvRows<'a> {
         }
         self.ranges.clear();
         // `text` holds the fields at `ranges`; `raw_text` is the validated raw row.
-        let (text, raw_text): (&str, Option<&'a str>) = match self.mapping.encoding() {
+        let (text, raw_text): (&str, Option<&str>) = match self.mapping.encoding() {
             TextEncoding::Utf8 => {
                 let Ok(raw_text) = std::str::from_utf8(raw) else {
                     return self.utf8_reject(row, raw);
@@ -225,22 +322,19 @@ impl<'a> CsvRows<'a> {
         }
     }
 
-    /// The current record's line number and original bytes (without line breaks).
+    /// The current record's line number; its original bytes (without line
+    /// breaks) go to `self.raw`.
     ///
     /// The reader's record position can point at the line break ending the previous
     /// record (CRLF files) or at blank lines before it, so those are skipped here,
     /// counting the lines they end.
-    fn record_text(&self) -> (u64, &'a [u8]) {
-        let data: &'a [u8] = self.data;
+    fn take_record_text(&mut self) -> u64 {
         let (mut line, start) = self
             .record
             .position()
             .map_or((1, 0), |p| (p.line(), p.byte()));
-        let start = usize::try_from(start).unwrap_or(data.len()).min(data.len());
-        let end = usize::try_from(self.reader.position().byte())
-            .unwrap_or(data.len())
-            .clamp(start, data.len());
-        let mut raw = data.get(start..end).unwrap_or_default();
+        let end = self.reader.position().byte();
+        let mut raw = self.reader.get_ref().bytes(start, end);
         while let [first @ (b'\r' | b'\n'), rest @ ..] = raw {
             if *first == b'\n' {
                 line += 1;
@@ -250,17 +344,21 @@ impl<'a> CsvRows<'a> {
         while let [rest @ .., b'\r' | b'\n'] = raw {
             raw = rest;
         }
-        (line, raw)
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+        line
     }
 }
 
-impl Iterator for CsvRows<'_> {
+impl<R: Read> Iterator for CsvRows<'_, R> {
     type Item = Parsed;
 
     fn next(&mut self) -> Option<Parsed> {
         if self.done {
             return None;
         }
+        let next_record = self.reader.position().byte();
+        self.reader.get_mut().release_before(next_record);
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => Some(self.parse_record()),
             Ok(false) => {
@@ -268,8 +366,8 @@ impl Iterator for CsvRows<'_> {
                 None
             }
             Err(e) => {
-                // Reading from memory cannot fail with I/O errors, and the reader is
-                // flexible about field counts, so this is not expected; stop cleanly.
+                // An I/O error of the file (the reader is flexible about field
+                // counts, so nothing else is expected); stop cleanly.
                 self.done = true;
                 Some(Parsed::Reject(RowError {
                     row: None,
@@ -450,6 +548,68 @@ mod tests {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
+    /// A reader that hands out at most `step` bytes per read, as a file or
+    /// pipe may, so records straddle reads.
+    struct Trickle<'b> {
+        bytes: &'b [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.bytes.len());
+            out[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_file_larger_than_the_window_keeps_rows_lines_and_raw_text() {
+        // Several windows' worth of rows, then a quoted field over two lines
+        // and a bad row: their line numbers and raw text come from bytes the
+        // window let go of long before.
+        let row = |i: usize| {
+            format!("{i},9301,\"Misshandel\",2024-01-05,21:30,,,2024-01-06,exact,,674032,6580821")
+        };
+        let mut text = format!("\u{feff}{HEADER}\r\n");
+        let rows = 3 * WINDOW_SLACK / row(0).len();
+        for i in 0..rows {
+            text.push_str(&row(i));
+            text.push_str("\r\n");
+        }
+        let multi =
+            "x1,9301,\"Misshandel,\ngrov\",2024-01-05,21:30,,,2024-01-06,exact,,674032,6580821";
+        text.push_str(multi);
+        text.push_str(
+            "\r\nx2,9301,\"Misshandel\",2024-13-05,21:30,,,2024-01-06,exact,,674032,6580821\r\n",
+        );
+        for step in [7, 64 * 1024 + 3] {
+            let input = Trickle {
+                bytes: text.as_bytes(),
+                step,
+            };
+            let parsed: Vec<Parsed> = CsvRows::new(input, &crimes()).expect("header").collect();
+            assert_eq!(parsed.len(), rows + 2);
+            let last = event(&parsed[rows - 1]);
+            assert_eq!(
+                (last.row, last.raw.as_str()),
+                (rows as u64 + 1, row(rows - 1).as_str())
+            );
+            let m = event(&parsed[rows]);
+            assert_eq!(
+                (m.row, m.raw.as_str(), m.category.as_str()),
+                (rows as u64 + 2, multi, "Misshandel,\ngrov")
+            );
+            let bad = reject(&parsed[rows + 1]);
+            assert_eq!(bad.row, Some(rows as u64 + 4), "after the two-line row");
+            assert!(
+                bad.raw.as_deref().is_some_and(|r| r.starts_with("x2,9301")),
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn reads_a_crime_row_with_attributes_and_raw_text() {
         let text = format!(
@@ -609,21 +769,22 @@ mod tests {
 
     #[test]
     fn empty_file_is_a_file_error() {
-        let err = CsvRows::new(&fixture("empty.csv"), &crimes()).expect_err("empty");
+        let err = CsvRows::new(fixture("empty.csv").as_slice(), &crimes()).expect_err("empty");
         assert_eq!(err, FileError::file("file is empty"));
-        assert!(CsvRows::new(b"", &crimes()).is_err());
+        assert!(CsvRows::new(&b""[..], &crimes()).is_err());
     }
 
     #[test]
     fn utf16_file_is_a_file_error() {
-        let err = CsvRows::new(&fixture("crimes-utf16.csv"), &crimes()).expect_err("UTF-16");
+        let err =
+            CsvRows::new(fixture("crimes-utf16.csv").as_slice(), &crimes()).expect_err("UTF-16");
         assert!(err.reason.contains("UTF-16"), "{err}");
     }
 
     #[test]
     fn missing_column_names_key_column_and_header() {
-        let err =
-            CsvRows::new(&fixture("crimes-missing-column.csv"), &crimes()).expect_err("missing");
+        let err = CsvRows::new(fixture("crimes-missing-column.csv").as_slice(), &crimes())
+            .expect_err("missing");
         assert_eq!(err.field.as_deref(), Some("brottskategori"));
         assert!(
             err.reason.contains("mapping key 'columns.category'"),
@@ -639,7 +800,7 @@ mod tests {
     #[test]
     fn semicolon_file_with_comma_mapping_hints_at_the_delimiter() {
         let bytes = fixture("crimes-semicolon.csv");
-        let err = CsvRows::new(&bytes, &crimes()).expect_err("wrong delimiter");
+        let err = CsvRows::new(bytes.as_slice(), &crimes()).expect_err("wrong delimiter");
         assert_eq!(err.field.as_deref(), Some("anmalan_id"));
         assert!(err.reason.contains("set delimiter = \";\""), "{err}");
         // With the right delimiter the decimal commas in the coordinates are read.
@@ -810,14 +971,14 @@ mod tests {
             let mapping = crimes();
             let mut input = format!("{HEADER}\n").into_bytes();
             input.extend_from_slice(&bytes);
-            if let Ok(rows) = CsvRows::new(&input, &mapping) {
+            if let Ok(rows) = CsvRows::new(input.as_slice(), &mapping) {
                 for row in rows {
                     if let Parsed::Event(c) = row {
                         proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&c.attributes).is_ok());
                     }
                 }
             }
-            let _ = CsvRows::new(&bytes, &mapping).map(Iterator::count);
+            let _ = CsvRows::new(bytes.as_slice(), &mapping).map(Iterator::count);
         }
     }
 

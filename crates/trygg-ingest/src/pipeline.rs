@@ -12,17 +12,24 @@
 //! Two threads share the work: the calling thread reads, parses and locates rows
 //! (PROJ objects cannot leave their thread), and a writer thread owns the store's
 //! transaction and inserts what it is sent in chunks, so parsing and SQLite overlap.
+//!
+//! Memory does not grow with the file: CSV streams through, and an id repeated
+//! within a file is found by the store's unique key, not by a map of the ids —
+//! the writer keeps the fids of the file's rows as runs ([`FileFids`]), which
+//! tell it the row an id was first met at.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use trygg_crs::{Crs, Transformer};
 use trygg_model::{Event, Rejection, Source};
-use trygg_store::{BatchInfo, FileOutcome, IngestStore, Insert, StoreError};
+use trygg_store::{BatchInfo, EventBatch, FileOutcome, IngestStore, Insert, StoreError};
 
 use crate::candidate::{Parsed, RowError};
 use crate::csv_source::CsvRows;
@@ -164,13 +171,13 @@ pub enum IngestError {
     Store(#[from] StoreError),
     /// An input file cannot be read at all (missing, a folder, no permission):
     /// the command is wrong, so nothing is done.
-    #[error("cannot read input file {file}: {source}")]
+    #[error("cannot read input file {file}: {cause}")]
     Input {
         /// The file as given.
         file: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (in the message, so not a `source`: a chain printed
+        /// whole would say it twice).
+        cause: std::io::Error,
     },
 }
 
@@ -216,20 +223,85 @@ fn store_transformer(crs_text: &str) -> Result<Transformer, trygg_crs::CrsError>
     Transformer::to_store(&Crs::parse(crs_text)?)
 }
 
-/// One file's counts and the ids it has used so far.
+/// One file's counts.
 struct FileRun {
     index: usize,
-    name: String,
+    name: Arc<str>,
     outcome: FileOutcome,
-    seen: FxHashMap<String, u64>,
+}
+
+/// An input file being read, hashed as it streams through (a CSV file is
+/// parsed as it is read, never held whole).
+struct Input {
+    file: File,
+    hasher: Sha256,
+}
+
+impl Read for Input {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(out)?;
+        self.hasher.update(&out[..n]);
+        Ok(n)
+    }
+}
+
+impl Input {
+    /// The SHA-256 of the whole file (the part not read yet is read for it).
+    fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(format!("{:x}", self.hasher.finalize()))
+    }
 }
 
 /// What the parsing thread sends the writer.
 enum Item {
-    /// An event of file `file` (index into the batch's files).
-    Event(usize, Event),
+    /// An event, and where it was read.
+    Event(Row, Event),
     /// A rejected row, to be recorded.
     Reject(Rejection),
+}
+
+/// Where an event was read: its file (index into the batch's files, and
+/// name), row and raw text, which a rejection for an id repeated in the file
+/// names.
+struct Row {
+    file: usize,
+    name: Arc<str>,
+    row: u64,
+    raw: String,
+}
+
+/// The fids of the rows a file has met so far (stored, revised or found
+/// already stored), each with the row it was met at: runs of consecutive fids
+/// at consecutive rows, so a new file's appended rows are one run.
+#[derive(Default)]
+struct FileFids {
+    /// First fid of a run → (its row, the run's length).
+    runs: BTreeMap<i64, (u64, u64)>,
+    /// The run the last fid extended.
+    last: Option<i64>,
+}
+
+impl FileFids {
+    fn add(&mut self, fid: i64, row: u64) {
+        if let Some(start) = self.last {
+            if let Some((first_row, len)) = self.runs.get_mut(&start) {
+                if start + *len as i64 == fid && *first_row + *len == row {
+                    *len += 1;
+                    return;
+                }
+            }
+        }
+        self.runs.insert(fid, (row, 1));
+        self.last = Some(fid);
+    }
+
+    /// The row `fid` was met at, if it was.
+    fn row_of(&self, fid: i64) -> Option<u64> {
+        let (&start, &(row, len)) = self.runs.range(..=fid).next_back()?;
+        let offset = u64::try_from(fid - start).ok()?;
+        (offset < len).then_some(row + offset)
+    }
 }
 
 /// A message to the writer: rows, or the end of the batch with its outcome so far.
@@ -248,10 +320,76 @@ enum Message {
 const CHUNK: usize = 2_048;
 
 /// What the writer did: the files with their accepted/duplicate counts filled in,
-/// and the batch id if it committed.
+/// the rows it rejected (ids repeated in a file) with their files' indexes, and
+/// the batch id if it committed.
 struct Written {
     files: Vec<FileOutcome>,
+    rejections: Vec<(usize, Rejection)>,
     batch_id: Option<i64>,
+}
+
+/// The writer's state between chunks.
+#[derive(Default)]
+struct Tally {
+    /// Per file: accepted, updated, duplicates, rejected.
+    counts: Vec<[u64; 4]>,
+    rejections: Vec<(usize, Rejection)>,
+    /// The file being written and the fids it has met.
+    file: Option<usize>,
+    fids: FileFids,
+}
+
+impl Tally {
+    /// Stores one file's run of rows.
+    fn insert(
+        &mut self,
+        batch: &mut dyn EventBatch,
+        rows: &[Row],
+        events: &[Event],
+        outcomes: &mut Vec<(Insert, i64)>,
+    ) -> Result<(), StoreError> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        if self.file != Some(first.file) {
+            self.file = Some(first.file);
+            self.fids = FileFids::default();
+        }
+        if self.counts.len() <= first.file {
+            self.counts.resize(first.file + 1, [0; 4]);
+        }
+        outcomes.clear();
+        let fids = &self.fids;
+        batch.insert_all(events, &|fid| fids.row_of(fid).is_some(), outcomes)?;
+        for ((row, event), &(outcome, fid)) in rows.iter().zip(events).zip(outcomes.iter()) {
+            let slot = match outcome {
+                Insert::Accepted => 0,
+                Insert::Updated => 1,
+                Insert::Duplicate => 2,
+                Insert::Again => {
+                    let first = self.fids.row_of(fid).unwrap_or_default();
+                    let r = Rejection {
+                        file: row.name.to_string(),
+                        row: Some(row.row),
+                        field: Some("id".into()),
+                        reason: format!(
+                            "duplicate id '{}' in this file (first at row {first})",
+                            event.source_id
+                        ),
+                        raw: Some(row.raw.clone()),
+                    }
+                    .clipped();
+                    batch.reject(&r)?;
+                    self.rejections.push((row.file, r));
+                    self.counts[row.file][3] += 1;
+                    continue;
+                }
+            };
+            self.fids.add(fid, row.row);
+            self.counts[row.file][slot] += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The writer thread: one transaction; commits at `Finish` if the batch may land,
@@ -262,40 +400,34 @@ fn write(
     rx: &Receiver<Message>,
 ) -> Result<Option<Written>, StoreError> {
     let mut batch = store.open_batch(info)?;
-    let mut counts: Vec<[u64; 3]> = Vec::new(); // accepted, updated, duplicates
-    let (mut files, mut events, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tally = Tally::default();
+    let (mut rows, mut events, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let Ok(message) = rx.recv() else {
             return Ok(None); // the parsing side failed; dropping `batch` rolls back
         };
         match message {
             Message::Items(items) => {
-                // A chunk's events go to the store together (the PostgreSQL
-                // backend looks their ids up and copies them in one go each).
-                files.clear();
-                events.clear();
-                outcomes.clear();
+                // A file's events in a chunk go to the store together (the
+                // PostgreSQL backend looks their ids up and copies them in one
+                // go each).
                 for item in items {
                     match item {
-                        Item::Event(file, event) => {
-                            files.push(file);
+                        Item::Event(row, event) => {
+                            if rows.last().is_some_and(|r: &Row| r.file != row.file) {
+                                tally.insert(&mut *batch, &rows, &events, &mut outcomes)?;
+                                rows.clear();
+                                events.clear();
+                            }
+                            rows.push(row);
                             events.push(event);
                         }
                         Item::Reject(r) => batch.reject(&r)?,
                     }
                 }
-                batch.insert_all(&events, &mut outcomes)?;
-                for (&file, outcome) in files.iter().zip(&outcomes) {
-                    if counts.len() <= file {
-                        counts.resize(file + 1, [0; 3]);
-                    }
-                    let slot = match outcome {
-                        Insert::Accepted => 0,
-                        Insert::Updated => 1,
-                        Insert::Duplicate => 2,
-                    };
-                    counts[file][slot] += 1;
-                }
+                tally.insert(&mut *batch, &rows, &events, &mut outcomes)?;
+                rows.clear();
+                events.clear();
             }
             Message::Finish {
                 mut files,
@@ -303,13 +435,17 @@ fn write(
                 time_notes,
                 strict,
             } => {
-                for (f, [accepted, updated, duplicates]) in files
-                    .iter_mut()
-                    .zip(counts.iter().copied().chain(std::iter::repeat([0; 3])))
-                {
+                for (f, [accepted, updated, duplicates, rejected]) in files.iter_mut().zip(
+                    tally
+                        .counts
+                        .iter()
+                        .copied()
+                        .chain(std::iter::repeat([0; 4])),
+                ) {
                     f.accepted = accepted;
                     f.updated = updated;
                     f.duplicates = duplicates;
+                    f.rejected += rejected;
                 }
                 let sum = |g: fn(&FileOutcome) -> u64| files.iter().map(g).sum::<u64>();
                 let rejected = sum(|f| f.rejected);
@@ -317,16 +453,15 @@ fn write(
                     + sum(|f| f.updated)
                     + sum(|f| f.duplicates)
                     + sum(|f| f.skipped);
-                if usable == 0 || (strict && rejected > 0) {
-                    return Ok(Some(Written {
-                        files,
-                        batch_id: None,
-                    })); // rolls back
-                }
-                let id = batch.commit(&files, &skip_reasons, &time_notes)?;
+                let batch_id = if usable == 0 || (strict && rejected > 0) {
+                    None // rolls back
+                } else {
+                    Some(batch.commit(&files, &skip_reasons, &time_notes)?)
+                };
                 return Ok(Some(Written {
                     files,
-                    batch_id: Some(id),
+                    rejections: tally.rejections,
+                    batch_id,
                 }));
             }
         }
@@ -340,6 +475,8 @@ struct Runner<'p> {
     tx: SyncSender<Message>,
     chunk: Vec<Item>,
     report: IngestReport,
+    /// The file (index) of each of `report.rejections`.
+    rejection_files: Vec<usize>,
     progress: Progress,
     on_progress: &'p mut dyn FnMut(Progress),
 }
@@ -379,7 +516,7 @@ impl Runner<'_> {
     fn reject(&mut self, run: &mut FileRun, e: RowError) -> Result<(), Stop> {
         run.outcome.rejected += 1;
         let r = Rejection {
-            file: run.name.clone(),
+            file: run.name.to_string(),
             row: e.row,
             field: e.field,
             reason: e.reason,
@@ -387,6 +524,7 @@ impl Runner<'_> {
         }
         .clipped();
         self.report.rejections.push(r.clone());
+        self.rejection_files.push(run.index);
         self.push(Item::Reject(r))
     }
 
@@ -414,20 +552,6 @@ impl Runner<'_> {
             }
             Parsed::Reject(e) => return self.reject(run, e),
         };
-        if let Some(first) = run.seen.get(&c.source_id) {
-            let reason = format!(
-                "duplicate id '{}' in this file (first at row {first})",
-                c.source_id
-            );
-            let e = RowError {
-                row: Some(c.row),
-                field: Some("id".into()),
-                reason,
-                raw: Some(c.raw),
-            };
-            return self.reject(run, e);
-        }
-        run.seen.insert(c.source_id.clone(), c.row);
         match self.locator.locate(&c.location, transformer, c.row) {
             Placement::Skip(reason) => self.skip(run, reason),
             Placement::Reject(mut e) => {
@@ -457,7 +581,13 @@ impl Runner<'_> {
                     areas: at.areas,
                     attributes: c.attributes,
                 };
-                self.push(Item::Event(run.index, event))?;
+                let row = Row {
+                    file: run.index,
+                    name: run.name.clone(),
+                    row: c.row,
+                    raw: c.raw,
+                };
+                self.push(Item::Event(row, event))?;
             }
         }
         Ok(())
@@ -469,14 +599,23 @@ impl Runner<'_> {
         &mut self,
         run: &mut FileRun,
         path: &Path,
-        bytes: &[u8],
+        input: &mut Input,
         mapping: Option<&Mapping>,
     ) -> Result<(), Stop> {
-        // A rough guess of the row count saves rehashing the id map as it grows.
-        run.seen.reserve(bytes.len() / 128);
+        // JSON documents are parsed whole.
+        let mut whole = || {
+            let mut bytes = Vec::new();
+            input
+                .read_to_end(&mut bytes)
+                .map(|_| bytes)
+                .map_err(|e| FileError::file(format!("cannot read the file: {e}")))
+        };
         let parsed: Result<(), FileError> = match (format_of(self.source, path), mapping) {
             // Police rows carry WGS 84 centroids the locator transforms itself.
-            (Format::Police, _) => match (file_transformer("EPSG:3006"), parse_police(bytes)) {
+            (Format::Police, _) => match (
+                file_transformer("EPSG:3006"),
+                whole().and_then(|bytes| parse_police(&bytes)),
+            ) {
                 (Ok(identity), Ok(rows)) => {
                     rows.into_iter()
                         .try_for_each(|p| self.row(run, p, &identity))?;
@@ -485,7 +624,7 @@ impl Runner<'_> {
                 (Err(e), _) | (_, Err(e)) => Err(e),
             },
             (Format::Csv, Some(m)) => {
-                match (file_transformer(m.crs_text()), CsvRows::new(bytes, m)) {
+                match (file_transformer(m.crs_text()), CsvRows::new(&mut *input, m)) {
                     (Ok(transformer), Ok(rows)) => {
                         for p in rows {
                             self.row(run, p, &transformer)?;
@@ -495,18 +634,20 @@ impl Runner<'_> {
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
-            (Format::GeoJson, Some(m)) => match parse_geojson(bytes, m) {
-                Ok(g) => match file_transformer(&g.crs) {
-                    Ok(transformer) => {
-                        g.rows
-                            .into_iter()
-                            .try_for_each(|p| self.row(run, p, &transformer))?;
-                        Ok(())
-                    }
+            (Format::GeoJson, Some(m)) => {
+                match whole().and_then(|bytes| parse_geojson(&bytes, m)) {
+                    Ok(g) => match file_transformer(&g.crs) {
+                        Ok(transformer) => {
+                            g.rows
+                                .into_iter()
+                                .try_for_each(|p| self.row(run, p, &transformer))?;
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
+                }
+            }
             (_, None) => Err(FileError {
                 field: None,
                 reason: format!("source '{}' needs a mapping file", self.source),
@@ -542,29 +683,42 @@ impl Runner<'_> {
     /// Runs every file, then tells the writer to finish.
     fn run(
         &mut self,
-        inputs: &[(PathBuf, Vec<u8>)],
+        inputs: Vec<(PathBuf, Input, u64)>,
         names: &[String],
         mapping: Option<&Mapping>,
         strict: bool,
     ) -> Result<(), Stop> {
-        for (index, (path, bytes)) in inputs.iter().enumerate() {
+        for (index, (path, mut input, bytes)) in inputs.into_iter().enumerate() {
             let name = names
                 .get(index)
                 .cloned()
                 .unwrap_or_else(|| path.display().to_string());
             let mut run = FileRun {
                 index,
-                name: name.clone(),
+                name: name.as_str().into(),
                 outcome: FileOutcome {
                     file: name,
                     ..FileOutcome::default()
                 },
-                seen: FxHashMap::default(),
             };
-            run.outcome.sha256 = format!("{:x}", Sha256::digest(bytes));
-            run.outcome.bytes = bytes.len() as u64;
-            self.file(&mut run, path, bytes, mapping)?;
-            self.progress.bytes_done += bytes.len() as u64;
+            run.outcome.bytes = bytes;
+            self.file(&mut run, &path, &mut input, mapping)?;
+            match input.finish() {
+                Ok(sha256) => run.outcome.sha256 = sha256,
+                Err(e) if run.outcome.error.is_none() => {
+                    let reason = format!("cannot read the file: {e}");
+                    run.outcome.error = Some(reason.clone());
+                    let e = RowError {
+                        row: None,
+                        field: None,
+                        reason,
+                        raw: None,
+                    };
+                    self.reject(&mut run, e)?;
+                }
+                Err(_) => {}
+            }
+            self.progress.bytes_done += bytes;
             (self.on_progress)(self.progress);
             self.report.files.push(run.outcome);
         }
@@ -599,20 +753,36 @@ pub fn ingest(
         })?;
     }
     let locator = Locator::from_store(&mut *store)?;
-    // Every file is read before the store is touched: a file that cannot be read
-    // at all means the command is wrong, and nothing happens.
-    let inputs: Vec<(PathBuf, Vec<u8>)> = req
+    // Every file is opened before the store is touched: a file that cannot be
+    // read at all means the command is wrong, and nothing happens.
+    let inputs: Vec<(PathBuf, Input, u64)> = req
         .files
         .iter()
-        .map(|p| match std::fs::read(p) {
-            Ok(bytes) => Ok((p.clone(), bytes)),
-            Err(source) => Err(IngestError::Input {
-                file: p.display().to_string(),
-                source,
-            }),
+        .map(|p| {
+            let opened = File::open(p).and_then(|file| {
+                let meta = file.metadata()?;
+                if meta.is_dir() {
+                    return Err(std::io::ErrorKind::IsADirectory.into());
+                }
+                Ok((file, meta.len()))
+            });
+            match opened {
+                Ok((file, len)) => Ok((
+                    p.clone(),
+                    Input {
+                        file,
+                        hasher: Sha256::new(),
+                    },
+                    len,
+                )),
+                Err(cause) => Err(IngestError::Input {
+                    file: p.display().to_string(),
+                    cause,
+                }),
+            }
         })
         .collect::<Result<_, _>>()?;
-    let bytes_total: u64 = inputs.iter().map(|(_, b)| b.len() as u64).sum();
+    let bytes_total: u64 = inputs.iter().map(|(_, _, len)| len).sum();
 
     let info = BatchInfo {
         source: req.source,
@@ -626,6 +796,7 @@ pub fn ingest(
         tx,
         chunk: Vec::with_capacity(CHUNK),
         report: IngestReport::default(),
+        rejection_files: Vec::new(),
         progress: Progress {
             bytes_done: 0,
             bytes_total,
@@ -633,13 +804,18 @@ pub fn ingest(
         },
         on_progress,
     };
-    let (produced, mut report, written) = std::thread::scope(|scope| {
+    let (produced, mut report, rejection_files, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write(store, &info, &rx));
-        let produced = runner.run(&inputs, &req.names, mapping.as_ref(), req.strict);
+        let produced = runner.run(inputs, &req.names, mapping.as_ref(), req.strict);
         // Closing the channel lets the writer roll back if `Finish` was never sent.
-        let Runner { tx, report, .. } = runner;
+        let Runner {
+            tx,
+            report,
+            rejection_files,
+            ..
+        } = runner;
         drop(tx);
-        (produced, report, writer.join())
+        (produced, report, rejection_files, writer.join())
     });
     let written = match written {
         Ok(w) => w?,
@@ -654,6 +830,18 @@ pub fn ingest(
     };
     report.files = written.files;
     report.batch_id = written.batch_id;
+    if !written.rejections.is_empty() {
+        // The writer's rejections (ids repeated in a file) join the parser's,
+        // in file and row order.
+        let mut all: Vec<(usize, Rejection)> = rejection_files
+            .into_iter()
+            .zip(std::mem::take(&mut report.rejections))
+            .chain(written.rejections)
+            .collect();
+        // (A file's own rejection, with no row, stays after its rows.)
+        all.sort_by_key(|(file, r)| (*file, r.row.unwrap_or(u64::MAX)));
+        report.rejections = all.into_iter().map(|(_, r)| r).collect();
+    }
     for f in &report.files {
         report.read += f.read;
         report.accepted += f.accepted;

@@ -63,22 +63,9 @@ fn db(url: &str) -> impl Fn(postgres::Error) -> StoreError + Copy + '_ {
     }
 }
 
-/// The events table's columns but its generated key: what a batch copies.
-fn appended_columns() -> &'static Table {
-    static APPENDED: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
-    APPENDED.get_or_init(|| {
-        let events = Table::named("events").expect("the events table is listed");
-        Table {
-            name: "events",
-            key: "fid",
-            generated_key: true,
-            columns: &events.columns[1..],
-        }
-    })
-}
-
-/// An event's columns as stored (times as text), in `appended_columns` order.
+/// An event's columns as stored (times as text), in the `events` table's order.
 struct Row<'e> {
+    fid: i64,
     event: &'e Event,
     blob: Vec<u8>,
     occurred_at: String,
@@ -87,8 +74,9 @@ struct Row<'e> {
 }
 
 impl<'e> Row<'e> {
-    fn of(event: &'e Event) -> Row<'e> {
+    fn of(fid: i64, event: &'e Event) -> Row<'e> {
         Row {
+            fid,
             event,
             blob: geom::encode_point(trygg_store::tables::SRS_ID, event.x, event.y),
             occurred_at: stored_time(&event.occurred_at),
@@ -117,6 +105,7 @@ impl<'e> Row<'e> {
         let text = |s: &str| Cell::Text(s.to_owned());
         let opt = |s: Option<&str>| s.map_or(Cell::Null, text);
         vec![
+            Cell::Int(self.fid),
             Cell::Geom(self.blob.clone()),
             text(e.source.as_str()),
             text(&e.source_id),
@@ -144,14 +133,24 @@ pub struct PgBatch<'a> {
     url: String,
     id: i64,
     revised: bool,
+    /// Rows appended by the batch so far, and the count of rows in `events`
+    /// the planner's statistics last saw.
+    appended: i64,
+    planned_for: i64,
 }
 
 /// The stored versions of ids: fid and content hash.
 type Current = HashMap<String, (i64, String)>;
 
+/// The stored versions of ids $2 of source $1, by the unique key (see
+/// [`PgBatch::keep_statistics`]).
 const CURRENT: &str = "SELECT source_id, fid, ST_AsBinary(geom), occurred_at, occurred_to,
     reported_at, category, category_norm, precision, attributes::text, time_precision
     FROM events WHERE source = $1 AND source_id = ANY($2)";
+
+/// Rows a batch appends before it first brings the planner's statistics of
+/// `events` up to date.
+const ANALYZE_AFTER: i64 = 20_000;
 
 const TO_HISTORY: &str = "INSERT INTO event_history (source, source_id, content_sha256, batch_id,
     replaced_by, replaced_at, geom, occurred_at, occurred_to, occurred_utc, time_precision, reported_at,
@@ -212,13 +211,35 @@ impl<'a> PgBatch<'a> {
     }
 
     /// Sends the chunk's new events with one COPY.
+    /// Keeps the planner's statistics of `events` abreast of the batch. They
+    /// lag behind a table that grows within one transaction, and a planner that
+    /// still sees the table as (nearly) empty looks a chunk's ids up by reading
+    /// every row of the source rather than by the unique key: measured, 500k
+    /// rows into a new database took 35 s, each chunk slower than the last.
+    /// So whenever the table has doubled since the statistics were made, it is
+    /// analysed again (within the batch, which sees its own rows): a few times
+    /// a batch, about 0.1 s each.
+    fn keep_statistics(&mut self) -> Result<(), StoreError> {
+        let total = self.planned_for.max(0) + self.appended;
+        if self.appended < ANALYZE_AFTER || total < 2 * self.planned_for.max(ANALYZE_AFTER / 2) {
+            return Ok(());
+        }
+        let url = self.url.clone();
+        self.open()
+            .batch_execute("ANALYZE events")
+            .map_err(db(&url))?;
+        self.planned_for = total;
+        Ok(())
+    }
+
     fn append(&mut self, rows: &[Row<'_>]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
+        self.appended += rows.len() as i64;
         let url = self.url.clone();
         let id = self.id;
-        let table = appended_columns();
+        let table = Table::named("events").expect("the events table is listed");
         let mut buf = Vec::with_capacity(rows.len() * 512);
         for row in rows {
             encode_row(table, &row.cells(id), &mut buf).map_err(PgError::into_store)?;
@@ -290,42 +311,76 @@ impl EventBatch for PgBatch<'_> {
         self.id
     }
 
-    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError> {
+    fn insert_all(
+        &mut self,
+        events: &[Event],
+        met: &dyn Fn(i64) -> bool,
+        out: &mut Vec<(Insert, i64)>,
+    ) -> Result<(), StoreError> {
         let Some(first) = events.first() else {
             return Ok(());
         };
         let source = first.source.as_str();
         let ids: Vec<&str> = events.iter().map(|e| e.source_id.as_str()).collect();
-        let mut current = self.current(source, &ids)?;
-        let mut pending: Vec<Row<'_>> = Vec::new();
-        let mut pending_ids: HashSet<&str> = HashSet::new();
+        self.keep_statistics()?;
+        let current = self.current(source, &ids)?;
+        // Keys for the new rows (ids neither stored nor met before in `events`),
+        // taken from the sequence up front, as many as needed: the batch lock
+        // keeps other batches out, so they are the next ones, as in a file.
+        let mut new_ids: HashSet<&str> = HashSet::new();
         for e in events {
-            let row = Row::of(e);
-            if pending_ids.contains(e.source_id.as_str()) {
-                // The same id again in this chunk: store what is pending first,
-                // then compare with it as stored.
-                self.append(&pending)?;
-                pending.clear();
-                pending_ids.clear();
-                current.extend(self.current(source, &[e.source_id.as_str()])?);
+            if !current.contains_key(&e.source_id) {
+                new_ids.insert(e.source_id.as_str());
             }
-            match current.get(&e.source_id).cloned() {
+        }
+        let url = self.url.clone();
+        let fids: Vec<i64> = if new_ids.is_empty() {
+            Vec::new()
+        } else {
+            self.open()
+                .query(
+                    "SELECT nextval(pg_get_serial_sequence('events', 'fid'))
+                     FROM generate_series(1, $1::bigint)",
+                    &[&(new_ids.len() as i64)],
+                )
+                .map_err(db(&url))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        let mut fresh = fids.into_iter();
+        let mut pending: Vec<Row<'_>> = Vec::new();
+        // The ids met in this call (one file's), with their rows' fids.
+        let mut here: HashMap<&str, i64> = HashMap::with_capacity(events.len());
+        for e in events {
+            let id = e.source_id.as_str();
+            if let Some(&fid) = here.get(id) {
+                out.push((Insert::Again, fid));
+                continue;
+            }
+            let outcome = match current.get(id) {
+                Some(&(fid, _)) if met(fid) => (Insert::Again, fid),
                 None => {
-                    pending_ids.insert(e.source_id.as_str());
-                    pending.push(row);
-                    out.push(Insert::Accepted);
+                    let fid = fresh.next().ok_or_else(|| StoreError::Backend {
+                        store: url.clone(),
+                        source: "the sequence gave fewer keys than asked".into(),
+                    })?;
+                    pending.push(Row::of(fid, e));
+                    (Insert::Accepted, fid)
                 }
                 Some((fid, stored)) => {
+                    let row = Row::of(*fid, e);
                     let hash = row.content().sha256();
-                    if hash == stored || self.seen_before(source, &e.source_id, &hash)? {
-                        out.push(Insert::Duplicate);
+                    if hash == *stored || self.seen_before(source, id, &hash)? {
+                        (Insert::Duplicate, *fid)
                     } else {
-                        self.revise(fid, &stored, &row)?;
-                        current.insert(e.source_id.clone(), (fid, hash));
-                        out.push(Insert::Updated);
+                        self.revise(*fid, stored, &row)?;
+                        (Insert::Updated, *fid)
                     }
                 }
-            }
+            };
+            here.insert(id, outcome.1);
+            out.push(outcome);
         }
         self.append(&pending)
     }
@@ -459,6 +514,14 @@ impl IngestStore for PgStore {
         let mut tx = self.client.transaction().map_err(db(&url))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BATCH_LOCK])
             .map_err(db(&url))?;
+        // The planner's row count of `events` (-1: never analysed).
+        let planned_for: i64 = tx
+            .query_one(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = 'events'::regclass",
+                &[],
+            )
+            .map_err(db(&url))?
+            .get(0);
         let id: i64 = tx
             .query_one(
                 "INSERT INTO ingest_batches (source, started_at, strict) VALUES ($1, $2, $3) RETURNING id",
@@ -471,6 +534,8 @@ impl IngestStore for PgStore {
             url,
             id,
             revised: false,
+            appended: 0,
+            planned_for,
         }))
     }
 }

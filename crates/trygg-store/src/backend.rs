@@ -34,8 +34,17 @@ pub trait IngestStore: Send {
 pub trait EventBatch {
     /// The batch's id.
     fn id(&self) -> i64;
-    /// Stores events in order, pushing what became of each onto `out`.
-    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError>;
+    /// Stores events of one file in order, pushing what became of each onto
+    /// `out` with the fid of the row its id has now. An id met earlier in the
+    /// same file is [`Insert::Again`], neither compared nor stored: one that
+    /// comes twice in `events`, or whose stored row `met(fid)` says the caller
+    /// met earlier in the file (so the caller holds a file's fids, not its ids).
+    fn insert_all(
+        &mut self,
+        events: &[Event],
+        met: &dyn Fn(i64) -> bool,
+        out: &mut Vec<(Insert, i64)>,
+    ) -> Result<(), StoreError>;
     /// Records a rejected row.
     fn reject(&mut self, r: &Rejection) -> Result<(), StoreError>;
     /// Records the files and counts and commits: durable when this returns.
@@ -77,9 +86,17 @@ impl EventBatch for Batch<'_> {
         Batch::id(self)
     }
 
-    fn insert_all(&mut self, events: &[Event], out: &mut Vec<Insert>) -> Result<(), StoreError> {
+    fn insert_all(
+        &mut self,
+        events: &[Event],
+        met: &dyn Fn(i64) -> bool,
+        out: &mut Vec<(Insert, i64)>,
+    ) -> Result<(), StoreError> {
+        let mut here = std::collections::HashSet::with_capacity(events.len());
         for e in events {
-            out.push(self.insert(e)?);
+            let (insert, fid) = self.insert_unless(e, &|fid| here.contains(&fid) || met(fid))?;
+            here.insert(fid);
+            out.push((insert, fid));
         }
         Ok(())
     }

@@ -60,6 +60,9 @@ pub enum Insert {
     /// `(source, source_id)` was stored with this very content, now or as an
     /// earlier version (so an older snapshot never rolls a record back).
     Duplicate,
+    /// The id's stored row was met earlier in the same file (the caller said
+    /// so, see [`crate::EventBatch::insert_all`]): neither compared nor stored.
+    Again,
 }
 
 /// An open ingest batch. Dropping it without [`Batch::commit`] rolls everything back.
@@ -81,6 +84,11 @@ pub struct Batch<'a> {
     id: i64,
     path: std::path::PathBuf,
     bounds: Option<[f64; 4]>,
+    /// The R-tree entries of the rows appended, for a bulk build at commit.
+    entries: crate::rtree::Entries,
+    /// Rows appended by this batch and then revised by it: their entries in
+    /// `entries` are stale, so the build reads them from the table.
+    reread: std::collections::BTreeSet<i64>,
     revised: bool,
     done: bool,
 }
@@ -268,6 +276,8 @@ impl Store {
             id: 0,
             path: path.clone(),
             bounds: None,
+            entries: crate::rtree::Entries::default(),
+            reread: std::collections::BTreeSet::new(),
             revised: false,
             done: false,
         };
@@ -297,6 +307,16 @@ impl Batch<'_> {
     /// Stores an event: new, a revision of the stored one, or a duplicate of a
     /// content already seen for its id (see [`Insert`]).
     pub fn insert(&mut self, e: &Event) -> Result<Insert, StoreError> {
+        self.insert_unless(e, &|_| false).map(|(insert, _)| insert)
+    }
+
+    /// [`Batch::insert`], with the fid of the row the id has now; an id whose
+    /// stored row is `again(fid)` is [`Insert::Again`].
+    pub(crate) fn insert_unless(
+        &mut self,
+        e: &Event,
+        again: &dyn Fn(i64) -> bool,
+    ) -> Result<(Insert, i64), StoreError> {
         let path = &self.path;
         let sql = |err| Self::sql(path, err);
         let blob = geom::encode_point(STORE_SRS_ID, e.x, e.y);
@@ -326,21 +346,15 @@ impl Batch<'_> {
         let changed = self.insert_event.execute(columns).map_err(sql)?;
         if changed == 1 {
             grow(&mut self.bounds, e.x, e.y);
-            return Ok(Insert::Accepted);
+            let io = |source| StoreError::Io {
+                path: std::env::temp_dir(),
+                source,
+            };
+            let fid = self.conn.last_insert_rowid();
+            self.entries.push(fid, [e.x, e.x, e.y, e.y]).map_err(io)?;
+            return Ok((Insert::Accepted, fid));
         }
         // The id is stored: compare contents.
-        let hash = Content {
-            geom: &blob,
-            occurred_at: &occurred_at,
-            occurred_to: occurred_to.as_deref(),
-            reported_at: reported_at.as_deref(),
-            category: &e.category,
-            category_norm: e.category_norm.as_str(),
-            precision: e.precision.as_str(),
-            attributes: &e.attributes,
-            time_precision: e.time_precision.as_str(),
-        }
-        .sha256();
         let (fid, stored) = self
             .current
             .query_row(params![e.source.as_str(), e.source_id], |r| {
@@ -359,43 +373,69 @@ impl Batch<'_> {
                 Ok((r.get::<_, i64>(0)?, stored))
             })
             .map_err(sql)?;
+        if again(fid) {
+            return Ok((Insert::Again, fid));
+        }
+        let hash = Content {
+            geom: &blob,
+            occurred_at: &occurred_at,
+            occurred_to: occurred_to.as_deref(),
+            reported_at: reported_at.as_deref(),
+            category: &e.category,
+            category_norm: e.category_norm.as_str(),
+            precision: e.precision.as_str(),
+            attributes: &e.attributes,
+            time_precision: e.time_precision.as_str(),
+        }
+        .sha256();
         if stored == hash
             || self
                 .seen_before
                 .exists(params![e.source.as_str(), e.source_id, hash])
                 .map_err(sql)?
         {
-            return Ok(Insert::Duplicate);
+            return Ok((Insert::Duplicate, fid));
         }
         self.to_history
             .execute(params![fid, self.id, now_rfc3339(), stored])
             .map_err(sql)?;
         self.revise.execute(columns).map_err(sql)?;
+        if fid > self.appended_after {
+            self.reread.insert(fid);
+        }
         grow(&mut self.bounds, e.x, e.y);
         self.revised = true;
-        Ok(Insert::Updated)
+        Ok((Insert::Updated, fid))
     }
 
     /// Puts the batch's appended rows into the R-tree: one by one when they are
     /// few next to what is indexed, else by rebuilding the whole tree in bulk
     /// ([`crate::rtree`]).
-    fn index_appended(&self) -> rusqlite::Result<()> {
-        let appended: i64 = self.conn.query_row(
-            "SELECT count(*) FROM events WHERE fid > ?1",
-            [self.appended_after],
-            |r| r.get(0),
-        )?;
-        let indexed: i64 =
-            self.conn
-                .query_row("SELECT count(*) FROM rtree_events_geom_rowid", [], |r| {
-                    r.get(0)
-                })?;
+    fn index_appended(&mut self) -> Result<(), StoreError> {
+        let path = &self.path;
+        let sql = |err| Self::sql(path, err);
+        let appended: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM events WHERE fid > ?1",
+                [self.appended_after],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let indexed: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM rtree_events_geom_rowid", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
+        let entries = std::mem::take(&mut self.entries);
         if appended >= BULK_INDEX_MIN && appended * 4 >= indexed {
-            crate::rtree::rebuild(self.conn)
+            crate::rtree::rebuild(self.conn, path, entries, self.appended_after, &self.reread)
         } else {
             self.conn
                 .execute(schema::RTREE_FILL_AFTER, [self.appended_after])
                 .map(drop)
+                .map_err(sql)
         }
     }
 
@@ -468,7 +508,7 @@ impl Batch<'_> {
             )
             .map_err(sql)?;
         grow_contents_extent(self.conn, "events", self.bounds).map_err(sql)?;
-        self.index_appended().map_err(sql)?;
+        self.index_appended()?;
         self.conn
             .execute_batch(schema::RTREE_INSERT_TRIGGER)
             .map_err(sql)?;

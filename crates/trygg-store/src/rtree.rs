@@ -6,9 +6,20 @@
 //! R-tree's shadow tables (`_node`, `_rowid`, `_parent`) in SQLite's own node
 //! format, which `rtreecheck()` verifies in the tests. Small batches use the
 //! ordinary insert.
+//!
+//! Memory stays bounded however many events there are: a batch hands its
+//! appended rows' entries over as it inserts them ([`Entries`]), in runs of
+//! [`RUN`] entries sorted and spilled to temporary files; the leaves are written
+//! slice by slice from the runs merged; only the levels above the leaves (one
+//! entry per 51 events) are held whole.
 
-use rusqlite::{params, Connection};
+use std::collections::BinaryHeap;
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::path::Path;
 
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::StoreError;
 use crate::geom;
 
 /// The node size SQLite gives an R-tree of 4 coordinates (its 51-cell cap).
@@ -21,6 +32,179 @@ const MAX_CELLS: usize = 51;
 struct Entry {
     id: i64,
     b: [f32; 4],
+}
+
+/// Entries held in memory before they are sorted and spilled (24 MB; the
+/// unit tests spill every thousand, so their bulk builds merge many runs).
+const RUN: usize = if cfg!(test) { 1_000 } else { 1 << 20 };
+/// An entry's size in a spilled run.
+const ENTRY_BYTES: usize = 24;
+
+impl Entry {
+    fn of(id: i64, envelope: [f64; 4]) -> Entry {
+        Entry {
+            id,
+            b: [
+                round(envelope[0], true),
+                round(envelope[1], false),
+                round(envelope[2], true),
+                round(envelope[3], false),
+            ],
+        }
+    }
+
+    /// Twice the centre's coordinate on axis `k` (0: x, 2: y), the sort key.
+    fn centre(&self, k: usize) -> f64 {
+        f64::from(self.b[k]) + f64::from(self.b[k + 1])
+    }
+
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(&self.id.to_le_bytes())?;
+        self.b
+            .iter()
+            .try_for_each(|v| out.write_all(&v.to_le_bytes()))
+    }
+
+    fn read(input: &mut impl Read) -> std::io::Result<Entry> {
+        let mut bytes = [0u8; ENTRY_BYTES];
+        input.read_exact(&mut bytes)?;
+        let f = |k: usize| {
+            let at = 8 + 4 * k;
+            f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&bytes[..8]);
+        Ok(Entry {
+            id: i64::from_le_bytes(id),
+            b: [f(0), f(1), f(2), f(3)],
+        })
+    }
+}
+
+/// The entries of a tree to build, gathered in bounded memory: runs of
+/// [`RUN`] entries, each sorted by x and spilled to its own temporary file.
+#[derive(Default)]
+pub(crate) struct Entries {
+    run: Vec<Entry>,
+    spilled: Vec<(std::fs::File, usize)>,
+    len: usize,
+}
+
+impl Entries {
+    /// Adds a row's envelope (`[minx, maxx, miny, maxy]`).
+    pub(crate) fn push(&mut self, id: i64, envelope: [f64; 4]) -> std::io::Result<()> {
+        self.run.push(Entry::of(id, envelope));
+        self.len += 1;
+        if self.run.len() >= RUN {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        self.run
+            .sort_unstable_by(|a, b| a.centre(0).total_cmp(&b.centre(0)));
+        let mut out = BufWriter::new(tempfile::tempfile()?);
+        self.run.iter().try_for_each(|e| e.write(&mut out))?;
+        let mut file = out
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        file.rewind()?;
+        self.spilled.push((file, self.run.len()));
+        self.run.clear();
+        Ok(())
+    }
+
+    /// All entries in x order but those of the ids in `stale`: the spilled
+    /// runs merged with the one in memory and with `fresh` (held whole).
+    fn sorted<'s>(
+        mut self,
+        stale: &'s std::collections::BTreeSet<i64>,
+        mut fresh: Vec<Entry>,
+    ) -> std::io::Result<impl Iterator<Item = std::io::Result<Entry>> + 's> {
+        let by_x = |a: &Entry, b: &Entry| a.centre(0).total_cmp(&b.centre(0));
+        self.run.retain(|e| !stale.contains(&e.id));
+        self.run.sort_unstable_by(by_x);
+        fresh.sort_unstable_by(by_x);
+        let mut sources: Vec<Run> = self
+            .spilled
+            .into_iter()
+            .map(|(file, left)| Run::File(BufReader::new(file), left))
+            .collect();
+        sources.push(Run::Memory(self.run.into_iter()));
+        sources.push(Run::Memory(fresh.into_iter()));
+        let mut heads = BinaryHeap::new();
+        for (i, source) in sources.iter_mut().enumerate() {
+            if let Some(e) = source.next()? {
+                heads.push(Head(e, i));
+            }
+        }
+        // `fresh` is the last source; the others' entries of stale ids drop out.
+        let fresh_source = sources.len() - 1;
+        Ok(std::iter::from_fn(move || loop {
+            let Head(e, i) = heads.pop()?;
+            match sources[i].next() {
+                Ok(Some(next)) => heads.push(Head(next, i)),
+                Ok(None) => {}
+                Err(err) => return Some(Err(err)),
+            }
+            if i == fresh_source || !stale.contains(&e.id) {
+                return Some(Ok(e));
+            }
+        }))
+    }
+}
+
+/// One sorted run being merged.
+enum Run {
+    File(BufReader<std::fs::File>, usize),
+    Memory(std::vec::IntoIter<Entry>),
+}
+
+impl Run {
+    fn next(&mut self) -> std::io::Result<Option<Entry>> {
+        match self {
+            Run::File(_, 0) => Ok(None),
+            Run::File(input, left) => {
+                *left -= 1;
+                Entry::read(input).map(Some)
+            }
+            Run::Memory(entries) => Ok(entries.next()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("len", &self.len)
+            .field("spilled_runs", &self.spilled.len())
+            .finish()
+    }
+}
+
+/// A run's next entry in the merge: the smallest x first (a min-heap).
+struct Head(Entry, usize);
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .0
+            .centre(0)
+            .total_cmp(&self.0.centre(0))
+            .then(other.1.cmp(&self.1))
+    }
 }
 
 /// `v` as an `f32` no greater (`down`) or no smaller than `v`, as SQLite rounds.
@@ -79,14 +263,11 @@ struct Level {
 /// Sort-Tile-Recursive: `entries` sorted in place into runs of at most
 /// [`MAX_CELLS`], close ones together (no copy: a level is its one vector).
 fn pack(mut entries: Vec<Entry>) -> Level {
-    let centre = |e: &Entry, k: usize| f64::from(e.b[k]) + f64::from(e.b[k + 1]);
-    let count = entries.len().div_ceil(MAX_CELLS);
-    let slices = (count as f64).sqrt().ceil().max(1.0) as usize;
-    let per_slice = slices * MAX_CELLS;
-    entries.sort_by(|a, b| centre(a, 0).total_cmp(&centre(b, 0)));
-    let mut nodes = Vec::with_capacity(count);
+    let per_slice = slice_len(entries.len());
+    entries.sort_by(|a, b| a.centre(0).total_cmp(&b.centre(0)));
+    let mut nodes = Vec::with_capacity(entries.len().div_ceil(MAX_CELLS));
     for (s, slice) in entries.chunks_mut(per_slice).enumerate() {
-        slice.sort_by(|a, b| centre(a, 2).total_cmp(&centre(b, 2)));
+        slice.sort_by(|a, b| a.centre(2).total_cmp(&b.centre(2)));
         let start = s * per_slice;
         nodes.extend(
             (0..slice.len())
@@ -95,6 +276,13 @@ fn pack(mut entries: Vec<Entry>) -> Level {
         );
     }
     Level { entries, nodes }
+}
+
+/// Sort-Tile-Recursive's vertical slice of `n` entries: √(nodes) nodes' worth,
+/// so that every slice but the last fills whole nodes.
+fn slice_len(n: usize) -> usize {
+    let nodes = n.div_ceil(MAX_CELLS);
+    (nodes as f64).sqrt().ceil().max(1.0) as usize * MAX_CELLS
 }
 
 fn node_blob(depth: Option<u16>, cells: &[Entry]) -> Vec<u8> {
@@ -113,92 +301,139 @@ fn node_blob(depth: Option<u16>, cells: &[Entry]) -> Vec<u8> {
     blob
 }
 
-/// Rebuilds `rtree_events_geom` from every stored event, inside the caller's
-/// transaction.
-pub(crate) fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
-    let mut entries = Vec::new();
+/// Rebuilds `rtree_events_geom` inside the caller's transaction from `given`
+/// (entries a batch handed over as it appended them) and every stored event
+/// with `fid <= stored_upto` or in `reread` (read from the table).
+pub(crate) fn rebuild(
+    conn: &Connection,
+    path: &Path,
+    mut given: Entries,
+    stored_upto: i64,
+    reread: &std::collections::BTreeSet<i64>,
+) -> Result<(), StoreError> {
+    let sql = |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let spill = |source| StoreError::Io {
+        path: std::env::temp_dir(),
+        source,
+    };
     {
-        let mut stmt = conn.prepare("SELECT fid, geom FROM events WHERE geom NOT NULL")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let blob = r.get_ref(1)?.as_blob()?;
-            if let Some(e) = geom::blob_envelope(blob) {
-                entries.push(Entry {
-                    id: r.get(0)?,
-                    b: [
-                        round(e[0], true),
-                        round(e[1], false),
-                        round(e[2], true),
-                        round(e[3], false),
-                    ],
-                });
+        let mut stored = conn
+            .prepare("SELECT fid, geom FROM events WHERE fid <= ?1 AND geom NOT NULL")
+            .map_err(sql)?;
+        let mut take = |rows: &mut rusqlite::Rows<'_>| -> Result<(), StoreError> {
+            while let Some(r) = rows.next().map_err(sql)? {
+                let blob = r.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(sql)?;
+                if let Some(e) = geom::blob_envelope(blob) {
+                    given.push(r.get(0).map_err(sql)?, e).map_err(spill)?;
+                }
             }
+            Ok(())
+        };
+        take(&mut stored.query([stored_upto]).map_err(sql)?)?;
+    }
+    // Rows the batch appended and then revised: their entries in `given` are
+    // stale; their rows as they are now replace them.
+    let mut fresh = Vec::with_capacity(reread.len());
+    for &fid in reread {
+        let mut one = conn
+            .prepare_cached("SELECT geom FROM events WHERE fid = ?1 AND geom NOT NULL")
+            .map_err(sql)?;
+        let blob: Option<Vec<u8>> = one.query_row([fid], |r| r.get(0)).optional().map_err(sql)?;
+        if let Some(e) = blob.as_deref().and_then(geom::blob_envelope) {
+            fresh.push(Entry::of(fid, e));
         }
     }
-    // Levels bottom-up: leaves first, the root (one node) last. A parent's
-    // entry carries the position of its child node in the level below.
-    let mut levels: Vec<Level> = vec![pack(entries)];
-    while levels.last().is_some_and(|l| l.nodes.len() > 1) {
-        let below = levels.last().map(|l| {
-            l.nodes
-                .iter()
-                .enumerate()
-                .map(|(i, r)| Entry {
-                    id: i as i64,
-                    b: union(&l.entries[r.clone()]),
-                })
-                .collect::<Vec<_>>()
-        });
-        levels.push(pack(below.unwrap_or_default()));
+    let n = given.len - reread.len() + fresh.len();
+    // Levels top-down are numbered from the root (node 1); their sizes follow
+    // from the count alone, so the leaves can be written as they are packed.
+    let mut sizes = vec![n.div_ceil(MAX_CELLS).max(1)];
+    while let Some(&last) = sizes.last().filter(|&&s| s > 1) {
+        sizes.push(last.div_ceil(MAX_CELLS));
     }
-    // Node numbers top-down: the root is node 1; a level's node `k` is `first + k`.
-    let mut first = vec![0i64; levels.len()];
+    let mut first = vec![0i64; sizes.len()];
     let mut next = 1i64;
-    for (l, level) in levels.iter().enumerate().rev() {
+    for (l, size) in sizes.iter().enumerate().rev() {
         first[l] = next;
-        next += level.nodes.len().max(1) as i64;
+        next += *size as i64;
     }
     conn.execute_batch(
         "DELETE FROM rtree_events_geom_node; DELETE FROM rtree_events_geom_rowid;
          DELETE FROM rtree_events_geom_parent;",
-    )?;
-    let mut node =
-        conn.prepare("INSERT INTO rtree_events_geom_node (nodeno, data) VALUES (?1, ?2)")?;
-    let mut rowid =
-        conn.prepare("INSERT INTO rtree_events_geom_rowid (rowid, nodeno) VALUES (?1, ?2)")?;
-    let mut parent =
-        conn.prepare("INSERT INTO rtree_events_geom_parent (nodeno, parentnode) VALUES (?1, ?2)")?;
-    let depth = (levels.len() - 1) as u16;
-    for (l, level) in levels.iter().enumerate() {
-        let root = (l == levels.len() - 1).then_some(depth);
-        if level.nodes.is_empty() {
-            // No events: an empty root leaf.
-            node.execute(params![1, node_blob(Some(0), &[])])?;
-            continue;
+    )
+    .map_err(sql)?;
+    let mut node = conn
+        .prepare("INSERT INTO rtree_events_geom_node (nodeno, data) VALUES (?1, ?2)")
+        .map_err(sql)?;
+    let mut rowid = conn
+        .prepare("INSERT INTO rtree_events_geom_rowid (rowid, nodeno) VALUES (?1, ?2)")
+        .map_err(sql)?;
+    let mut parent = conn
+        .prepare("INSERT INTO rtree_events_geom_parent (nodeno, parentnode) VALUES (?1, ?2)")
+        .map_err(sql)?;
+    let depth = (sizes.len() - 1) as u16;
+    let root_of = |l: usize| (l == sizes.len() - 1).then_some(depth);
+    if n == 0 {
+        // No events: an empty root leaf.
+        return node
+            .execute(params![1, node_blob(Some(0), &[])])
+            .map(drop)
+            .map_err(sql);
+    }
+    // The leaves, one vertical slice at a time; each leaf leaves its entry
+    // (its position in the level and its box) for the level above.
+    let mut above: Vec<Entry> = Vec::with_capacity(sizes[0]);
+    let mut slice: Vec<Entry> = Vec::with_capacity(slice_len(n));
+    let mut sorted = given.sorted(reread, fresh).map_err(spill)?;
+    loop {
+        slice.clear();
+        for e in sorted.by_ref().take(slice_len(n)) {
+            slice.push(e.map_err(spill)?);
         }
+        if slice.is_empty() {
+            break;
+        }
+        slice.sort_unstable_by(|a, b| a.centre(2).total_cmp(&b.centre(2)));
+        for cells in slice.chunks(MAX_CELLS) {
+            let me = first[0] + above.len() as i64;
+            for c in cells {
+                rowid.execute(params![c.id, me]).map_err(sql)?;
+            }
+            node.execute(params![me, node_blob(root_of(0), cells)])
+                .map_err(sql)?;
+            above.push(Entry {
+                id: above.len() as i64,
+                b: union(cells),
+            });
+        }
+    }
+    // The levels above, in memory: a parent's entry carries the position of
+    // its child node in the level below.
+    let mut l = 1;
+    while l < sizes.len() {
+        let level = pack(std::mem::take(&mut above));
         for (k, range) in level.nodes.iter().enumerate() {
             let me = first[l] + k as i64;
-            let cells = &level.entries[range.clone()];
-            if l == 0 {
-                for c in cells {
-                    rowid.execute(params![c.id, me])?;
-                }
-                node.execute(params![me, node_blob(root, cells)])?;
-            } else {
-                // Children: their node numbers, and their parent is this node.
-                let children: Vec<Entry> = cells
-                    .iter()
-                    .map(|c| Entry {
-                        id: first[l - 1] + c.id,
-                        b: c.b,
-                    })
-                    .collect();
-                for c in &children {
-                    parent.execute(params![c.id, me])?;
-                }
-                node.execute(params![me, node_blob(root, &children)])?;
+            let children: Vec<Entry> = level.entries[range.clone()]
+                .iter()
+                .map(|c| Entry {
+                    id: first[l - 1] + c.id,
+                    b: c.b,
+                })
+                .collect();
+            for c in &children {
+                parent.execute(params![c.id, me]).map_err(sql)?;
             }
+            node.execute(params![me, node_blob(root_of(l), &children)])
+                .map_err(sql)?;
+            above.push(Entry {
+                id: k as i64,
+                b: union(&level.entries[range.clone()]),
+            });
         }
+        l += 1;
     }
     Ok(())
 }

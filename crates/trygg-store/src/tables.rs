@@ -410,8 +410,14 @@ impl NewStore {
             };
             next(table, &mut put)?;
         }
-        crate::rtree::rebuild(&tx)
-            .and_then(|()| tx.execute_batch(crate::schema::RTREE_INSERT_TRIGGER))
+        crate::rtree::rebuild(
+            &tx,
+            &path,
+            crate::rtree::Entries::default(),
+            i64::MAX,
+            &std::collections::BTreeSet::new(),
+        )?;
+        tx.execute_batch(crate::schema::RTREE_INSERT_TRIGGER)
             .map_err(|e| E::from(sql(e)))?;
         tx.commit().map_err(|e| E::from(sql(e)))?;
         Ok(())

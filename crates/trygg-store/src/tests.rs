@@ -900,8 +900,9 @@ fn the_rtree_index_follows_batches_revisions_and_reverts() {
 fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
     let (_dir, mut store) = new_store();
     let at = "2024-02-01T10:00:00+01:00";
-    // 30,000 events: more than the bulk threshold, so the tree is packed.
-    let many: Vec<Event> = (0..30_000u32)
+    // 30,000 events: more than the bulk threshold, so the tree is packed (from
+    // 30 sorted runs spilled and merged: tests spill every 1,000 entries).
+    let mut many: Vec<Event> = (0..30_000u32)
         .map(|i| {
             event(
                 i,
@@ -912,7 +913,19 @@ fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
             )
         })
         .collect();
-    batch_of(&mut store, &many);
+    // Regression: a row appended and then moved by the same batch is indexed
+    // where it is now, not where it was appended.
+    let moved = Event {
+        x: 669_999.5,
+        y: 6_579_999.5,
+        category: "Rån".into(),
+        ..many[5].clone()
+    };
+    assert_eq!(
+        batch_of(&mut store, &[many.clone(), vec![moved.clone()]].concat())[30_000],
+        Insert::Updated
+    );
+    many[5] = moved;
     rtree_matches(&store);
     let conn = rusqlite::Connection::open(store.path()).expect("open");
     let root: Vec<u8> = conn

@@ -12,6 +12,12 @@ mod serve;
 
 use std::process::ExitCode;
 
+/// mimalloc, not glibc's allocator: ingest's parsing thread allocates the rows its
+/// writer thread frees, and glibc's arena lock made both wait (measured below in
+/// docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 
 use clap::Parser;
