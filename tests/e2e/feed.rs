@@ -20,7 +20,7 @@ use crate::support::{count_events, fixture, run};
 
 /// What the server answers to one request.
 #[derive(Clone)]
-enum Reply {
+pub(crate) enum Reply {
     Json(Vec<u8>),
     Status(u16),
     /// The first half of a body (a whole HTTP answer of broken JSON).
@@ -31,7 +31,7 @@ enum Reply {
 
 /// A loopback server answering each request with the next scripted reply
 /// (the last one again when the script ends); returns its URL.
-fn serve(script: Arc<Mutex<VecDeque<Reply>>>) -> String {
+pub(crate) fn serve(script: Arc<Mutex<VecDeque<Reply>>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/api/events", listener.local_addr().expect("addr"));
     std::thread::spawn(move || {
@@ -85,18 +85,18 @@ fn serve(script: Arc<Mutex<VecDeque<Reply>>>) -> String {
     url
 }
 
-fn sample() -> Vec<Value> {
+pub(crate) fn sample() -> Vec<Value> {
     serde_json::from_slice(&std::fs::read(fixture("polisen-events-sample.json")).expect("sample"))
         .expect("JSON")
 }
 
 /// The sample's events `from..to` as a feed snapshot.
-fn snapshot(events: &[Value], range: std::ops::Range<usize>) -> Vec<u8> {
+pub(crate) fn snapshot(events: &[Value], range: std::ops::Range<usize>) -> Vec<u8> {
     serde_json::to_vec(&events[range]).expect("JSON")
 }
 
 /// The ids of the events of `range` that land in a Stockholm store.
-fn stockholm(events: &[Value], range: std::ops::Range<usize>) -> BTreeSet<String> {
+pub(crate) fn stockholm(events: &[Value], range: std::ops::Range<usize>) -> BTreeSet<String> {
     events[range]
         .iter()
         .filter(|e| {

@@ -983,3 +983,96 @@ fn two_replicas_over_one_database_serve_a_new_batch_within_seconds() {
         child.wait().expect("wait");
     }
 }
+
+#[test]
+fn one_replica_polls_the_police_feed_and_another_takes_over_when_it_dies() {
+    use crate::feed::{sample, serve as feed_server, snapshot, stockholm, Reply};
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let Some(db) = TestDb::new("feedlead") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("f.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let events_before = db.count("events");
+    // The feed answers every request with the same snapshot; what is left of
+    // the script tells how many requests came.
+    let events = sample();
+    const SCRIPT: usize = 10_000;
+    let script = Arc::new(Mutex::new(
+        (0..SCRIPT)
+            .map(|_| Reply::Json(snapshot(&events, 0..events.len())))
+            .collect::<VecDeque<_>>(),
+    ));
+    let feed = feed_server(Arc::clone(&script));
+    let requests = || SCRIPT - script.lock().expect("script").len();
+    let env = [
+        ("TRYGG_REFRESH_INTERVAL_S", "1"),
+        ("TRYGG_POLICE_INTERVAL_S", "1"),
+        ("TRYGG_ANONYMOUS_ROLE", "admin"),
+    ];
+    let url = Path::new(&db.url);
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(30), "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // Replica a starts alone, so it leads; then b joins.
+    let (mut a, _) = crate::api::serve(url, &["--police-url", &feed], &env);
+    wait_for("a polls", &|| db.count("police_polls") >= 1);
+    let (mut b, _) = crate::api::serve(url, &["--police-url", &feed], &env);
+    let (r0, t0) = (requests(), Instant::now());
+    std::thread::sleep(Duration::from_secs(6));
+    let (polled, secs) = (requests() - r0, t0.elapsed().as_secs_f64());
+    assert!(
+        (3.0..=secs + 1.5).contains(&(polled as f64)),
+        "{polled} polls in {secs:.1} s at one a second: the feed is polled once, not per replica"
+    );
+    // One replica holds the job's advisory lock (its key starts "tryg").
+    let job_locks = || -> i64 {
+        db.client()
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND classid::bigint = 1953659239 AND database = (SELECT oid FROM pg_database
+                 WHERE datname = current_database())",
+                &[],
+            )
+            .expect("locks")
+            .get(0)
+    };
+    assert_eq!(job_locks(), 1, "one leader of the feed");
+    // The leader dies: b takes the lock over and polls on.
+    a.kill().expect("kill a");
+    a.wait().expect("a ends");
+    let r1 = requests();
+    wait_for("b takes over", &|| requests() >= r1 + 3);
+    assert_eq!(job_locks(), 1, "b leads now");
+    b.kill().expect("kill b");
+    b.wait().expect("b ends");
+    // Every poll is in the log (a poll cut off by a kill at most once each),
+    // and the snapshot's events landed once.
+    let logged = db.count("police_polls") as usize;
+    assert!(
+        logged <= requests() && logged + 2 >= requests(),
+        "{logged} polls logged of {} requests",
+        requests()
+    );
+    let stockholm_events = stockholm(&events, 0..events.len()).len() as i64;
+    assert!(stockholm_events > 10, "{stockholm_events}");
+    assert_eq!(db.count("events"), events_before + stockholm_events);
+    let batches: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM ingest_batches WHERE source = 'police-events' AND accepted > 0
+             AND id > (SELECT coalesce(max(batch_id), 0) FROM ingest_files WHERE file NOT LIKE 'police-feed-%')",
+            &[],
+        )
+        .expect("batches")
+        .get(0);
+    assert_eq!(batches, 1, "one batch brought the snapshot's events");
+}

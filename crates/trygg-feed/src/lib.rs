@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use trygg_model::Source;
-use trygg_store::{PollRecord, Store};
+use trygg_store::{FeedStore, PollRecord};
 
 use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest};
 
@@ -99,7 +99,7 @@ fn fetch(agent: &ureq::Agent, cfg: &FeedConfig) -> Result<Snapshot, Failure> {
 /// time (RFC 3339, UTC); `sleep` waits between retries (a test passes one
 /// that does not).
 pub fn poll(
-    store: &mut Store,
+    store: &mut dyn FeedStore,
     cfg: &FeedConfig,
     now: &dyn Fn() -> String,
     sleep: &dyn Fn(Duration),
@@ -154,7 +154,7 @@ pub fn poll(
             return Ok(record);
         }
     }
-    if let Some((_, previous)) = store.last_snapshot(&cfg.url)? {
+    if let Some((_, previous)) = store.last_snapshot_of(&cfg.url)? {
         let previous: BTreeSet<&String> = previous.iter().collect();
         let overlap = snapshot
             .ids
@@ -171,7 +171,7 @@ pub fn poll(
 
 /// Ingests a snapshot's body as a police-events file named after the poll.
 fn ingest_snapshot(
-    store: &mut Store,
+    store: &mut dyn FeedStore,
     snapshot: &Snapshot,
     at: &str,
 ) -> Result<IngestReport, String> {
@@ -186,5 +186,5 @@ fn ingest_snapshot(
         strict: false,
         names: vec![name],
     };
-    ingest(store, &request, &mut |_| {}).map_err(|e| e.to_string())
+    ingest(store.as_ingest(), &request, &mut |_| {}).map_err(|e| e.to_string())
 }

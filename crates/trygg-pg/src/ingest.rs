@@ -53,7 +53,7 @@ impl PgError {
     }
 }
 
-fn db(url: &str) -> impl Fn(postgres::Error) -> StoreError + Copy + '_ {
+pub(crate) fn db(url: &str) -> impl Fn(postgres::Error) -> StoreError + Copy + '_ {
     move |source| {
         PgError::Db {
             url: url.to_owned(),

@@ -7,6 +7,7 @@
 //! tokio-postgres): maintained, pure Rust, speaks `COPY`, and the store's interface
 //! is synchronous like the GeoPackage backend's.
 
+mod feed;
 mod ingest;
 mod read;
 pub mod schema;
@@ -120,6 +121,8 @@ impl Copied {
 pub struct PgStore {
     client: Client,
     url: String,
+    /// The scheduled jobs this connection leads (holds the advisory lock of).
+    led: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -141,7 +144,11 @@ impl PgStore {
             url: shown.clone(),
             source,
         })?;
-        Ok(PgStore { client, url: shown })
+        Ok(PgStore {
+            client,
+            url: shown,
+            led: std::collections::BTreeSet::new(),
+        })
     }
 
     /// Connects to a database whose schema is this build's.

@@ -3,14 +3,20 @@
 //! (`[reports] weekly`). Each has its own store connection; after a poll that
 //! stored something, and before a report, the snapshot is refreshed so the
 //! answers and the report show what was just stored.
+//!
+//! Over PostgreSQL several replicas share one database: the feed is polled by
+//! one of them, whichever holds the job's advisory lock
+//! ([`FeedStore::lead`]); the others check at every interval and take over
+//! when the leader's connection ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use trygg_feed::{poll, FeedConfig};
+use trygg_query::Location;
 use trygg_report::schedule::{Made, Scheduler};
-use trygg_store::Store;
+use trygg_store::{FeedStore, Store, StoreError};
 
 use crate::state::AppState;
 
@@ -69,18 +75,23 @@ pub fn scheduler(state: &AppState) -> Option<Scheduler> {
 /// Starts what the configuration asks for.
 pub fn start(state: &AppState) -> std::io::Result<Unattended> {
     let stop = Arc::new(AtomicBool::new(false));
-    if let trygg_query::Location::Postgres(url) = state.live.location() {
-        if state.config.police.url.is_some() || state.config.reports.weekly.is_some() {
+    if let Location::Postgres(url) = state.live.location() {
+        if state.config.reports.weekly.is_some() {
             return Err(std::io::Error::other(format!(
-                "{}: the police feed and the scheduled weekly report do not run over a PostgreSQL \
-                 store yet; serve without [police] url and [reports] weekly (or over a GeoPackage store)",
+                "{}: the scheduled weekly report does not run over a PostgreSQL store yet (its \
+                 reports are files); serve without [reports] weekly, or make reports with \
+                 `trygg report weekly` over a GeoPackage copy",
                 trygg_pg::redacted(url)
             )));
         }
     }
     let store_path = state.live.path().to_owned();
     if let Some(url) = state.config.police.url.clone() {
-        let (s, stop, path) = (state.clone(), Arc::clone(&stop), store_path.clone());
+        let (s, stop, location) = (
+            state.clone(),
+            Arc::clone(&stop),
+            state.live.location().clone(),
+        );
         let cfg = FeedConfig {
             timeout: Duration::from_secs(s.config.police.timeout_s.max(1)),
             retries: s.config.police.retries,
@@ -89,7 +100,7 @@ pub fn start(state: &AppState) -> std::io::Result<Unattended> {
         let every = Duration::from_secs(s.config.police.interval_s.max(1));
         std::thread::Builder::new()
             .name("trygg-police".into())
-            .spawn(move || police_loop(&s, &path, &cfg, every, &stop))?;
+            .spawn(move || police_loop(&s, &location, &cfg, every, &stop))?;
     }
     if let Some(scheduler) = scheduler(state) {
         if scheduler.chromium.is_none() && state.config.reports.pdf {
@@ -103,25 +114,56 @@ pub fn start(state: &AppState) -> std::io::Result<Unattended> {
     Ok(Unattended { stop })
 }
 
+/// The store the feed is polled into, on a connection of its own.
+fn feed_store(location: &Location) -> Result<Box<dyn FeedStore>, StoreError> {
+    Ok(match location {
+        Location::File(path) => Box::new(Store::open(path)?),
+        Location::Postgres(url) => Box::new(trygg_pg::PgStore::open(url)?),
+    })
+}
+
 fn police_loop(
     state: &AppState,
-    path: &std::path::Path,
+    location: &Location,
     cfg: &FeedConfig,
     every: Duration,
     stop: &AtomicBool,
 ) {
-    let mut store = match Store::open(path) {
+    let mut store = match feed_store(location) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "police feed: cannot open the store");
             return;
         }
     };
+    let job = format!("police feed {}", cfg.url);
+    let mut leading = false;
     loop {
+        match store.lead(&job) {
+            Ok(true) if !leading => {
+                leading = true;
+                tracing::info!("police feed: this server polls it");
+            }
+            Ok(true) => {}
+            Ok(false) => {
+                if !pause(stop, every) {
+                    return;
+                }
+                continue; // another replica polls
+            }
+            Err(e) => {
+                // Unknown: poll nothing rather than twice.
+                tracing::error!(error = %e, "police feed: cannot tell who polls it");
+                if !pause(stop, every) {
+                    return;
+                }
+                continue;
+            }
+        }
         let sleep = |d: Duration| {
             pause(stop, d);
         };
-        match poll(&mut store, cfg, &now_rfc3339, &sleep) {
+        match poll(&mut *store, cfg, &now_rfc3339, &sleep) {
             Ok(r) if r.ok => {
                 tracing::info!(
                     events = r.events,

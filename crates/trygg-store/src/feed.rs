@@ -77,6 +77,40 @@ pub struct FeedSummary {
     pub last_poll: Option<String>,
 }
 
+/// A store the police feed polls into: the ingest interface and the poll log.
+/// The GeoPackage store and PostgreSQL (`trygg-pg`) implement it.
+pub trait FeedStore: crate::IngestStore {
+    /// Records a poll; a good one with the ids of its snapshot.
+    fn record_poll(&mut self, r: &PollRecord, ids: Option<&[String]>) -> Result<i64, StoreError>;
+    /// The time and ids of the last good snapshot of `url`.
+    fn last_snapshot_of(&mut self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError>;
+    /// Whether this process leads the scheduled job `job` among the processes
+    /// that share the store, so that it runs once, not once per replica. A
+    /// file has one server; over PostgreSQL the leader is whoever holds the
+    /// job's advisory lock, a session lock, so a leader that dies hands it on.
+    fn lead(&mut self, job: &str) -> Result<bool, StoreError>;
+    /// The store as the ingest interface.
+    fn as_ingest(&mut self) -> &mut dyn crate::IngestStore;
+}
+
+impl FeedStore for Store {
+    fn record_poll(&mut self, r: &PollRecord, ids: Option<&[String]>) -> Result<i64, StoreError> {
+        Store::record_poll(self, r, ids)
+    }
+
+    fn last_snapshot_of(&mut self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        self.last_snapshot(url)
+    }
+
+    fn lead(&mut self, _job: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn as_ingest(&mut self) -> &mut dyn crate::IngestStore {
+        self
+    }
+}
+
 impl Store {
     /// Records a poll; a good one with the ids of its snapshot.
     pub fn record_poll(

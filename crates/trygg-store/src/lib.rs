@@ -31,7 +31,7 @@ pub use batch::{stored_time, Batch, BatchInfo, Content, FileOutcome, Insert};
 pub use beside::BesideFile;
 pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
-pub use feed::{FeedCounts, FeedGap, FeedSummary, PollRecord};
+pub use feed::{FeedCounts, FeedGap, FeedStore, FeedSummary, PollRecord};
 pub use provenance::{BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
 pub use read::{BatchRecord, EventFilter, HistoryRecord, Reverted, StoredEvent};
 pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea};
