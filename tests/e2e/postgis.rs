@@ -1076,3 +1076,119 @@ fn one_replica_polls_the_police_feed_and_another_takes_over_when_it_dies() {
         .get(0);
     assert_eq!(batches, 1, "one batch brought the snapshot's events");
 }
+
+#[test]
+fn counts_pushed_down_into_either_store_equal_the_snapshots() {
+    let Some(db) = TestDb::new("pushdown") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("p.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let asks: [&[&str]; 6] = [
+        &["--period", "2024", "--layer", "stadsdel"],
+        &[
+            "--period",
+            "2024-Q1",
+            "--layer",
+            "stadsdelsomrade_2023",
+            "--by-source",
+        ],
+        &[
+            "--period",
+            "2024-03",
+            "--layer",
+            "municipality",
+            "--by-category",
+        ],
+        &[
+            "--period",
+            "2024-W20",
+            "--layer",
+            "stadsdelsomrade_2020",
+            "--source",
+            "crimes",
+            "--category",
+            "violence",
+            "--category",
+            "robbery",
+            "--previous-periods",
+            "4",
+        ],
+        &[
+            "--period",
+            "2023",
+            "--layer",
+            "stadsdel",
+            "--source",
+            "police-events",
+            "--by-category",
+        ],
+        &[
+            "--period",
+            "2024-05",
+            "--layer",
+            "stadsdel",
+            "--by-source",
+            "--suppress",
+            "5",
+        ],
+    ];
+    let counts = |store: &str, ask: &[&str], push: bool| -> Json {
+        let mut args = vec!["query", "counts", "--store", store, "--format", "json"];
+        args.extend_from_slice(ask);
+        if push {
+            args.push("--push-down");
+        }
+        serde_json::from_str(&ok(&args)).expect("JSON")
+    };
+    // Unknown stadsdel names: the snapshot lists those of all events, the
+    // store those of the events it counted.
+    let without_unknown = |mut v: Json| -> (Json, Vec<Json>) {
+        let unknown = v["unknown_stadsdelar"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        v["unknown_stadsdelar"] = Json::Null;
+        (v, unknown)
+    };
+    for ask in asks {
+        let (reference, all_unknown) = without_unknown(counts(s(&gpkg), ask, false));
+        let rows = reference["rows"].as_array().expect("rows").len();
+        assert!(rows > 1, "{ask:?}: {reference}");
+        for store in [s(&gpkg), db.url.as_str()] {
+            let (pushed, unknown) = without_unknown(counts(store, ask, true));
+            assert!(
+                pushed == reference,
+                "{ask:?} pushed down into {store} differs:\n{pushed}\n{reference}"
+            );
+            assert!(
+                unknown.iter().all(|u| all_unknown.contains(u)),
+                "{unknown:?}"
+            );
+            if store != s(&gpkg) {
+                let (snap, _) = without_unknown(counts(store, ask, false));
+                assert!(
+                    snap == reference,
+                    "{ask:?}: the database's snapshot differs"
+                );
+            }
+        }
+    }
+    // What the store cannot count alone is refused, naming the field.
+    for (ask, field) in [
+        (&["--period", "2024", "--hours", "22-04"][..], "hours"),
+        (&["--period", "2024", "--layer", "grid:1000"][..], "layer"),
+    ] {
+        let mut args = vec!["query", "counts", "--store", db.url.as_str(), "--push-down"];
+        args.extend_from_slice(ask);
+        let out = run(&args);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains(&format!("{field}: cannot be counted by the database")),
+            "{said}"
+        );
+    }
+}

@@ -364,21 +364,56 @@ impl AreaLayer {
         let by_code = view
             .stadsdel_names()
             .iter()
-            .map(|name| match self.by_stadsdel.get(&key(name)) {
-                Some(&k) => k,
-                None => {
-                    if matches!(self.kind, LayerKind::Stadsdel | LayerKind::Division) {
-                        unknown.push(name.clone());
-                    }
-                    usize::MAX
-                }
-            })
+            .map(|name| self.area_of_stadsdel(name, &mut unknown))
             .collect();
         BoundLayer {
             layer: self,
             view,
             by_code,
             unknown,
+        }
+    }
+
+    /// The area a stadsdel name counts in (`usize::MAX`: none); a name a
+    /// stadsdel or division layer does not know goes to `unknown`.
+    fn area_of_stadsdel(&self, name: &str, unknown: &mut Vec<String>) -> usize {
+        match self.by_stadsdel.get(&key(name)) {
+            Some(&k) => k,
+            None => {
+                if matches!(self.kind, LayerKind::Stadsdel | LayerKind::Division)
+                    && !unknown.iter().any(|u| u == name)
+                {
+                    unknown.push(name.to_owned());
+                }
+                usize::MAX
+            }
+        }
+    }
+
+    /// The slot (as [`BoundLayer::code_slots`] numbers them) of an event by its
+    /// precision and stadsdel column alone, for layers whose assignment depends
+    /// on nothing else (`None` for polygon and grid layers, which need the
+    /// point): the same rule as [`BoundLayer::assign`], for counts made
+    /// without a view.
+    pub(crate) fn slot_of(
+        &self,
+        municipality_precision: bool,
+        stadsdel: Option<&str>,
+        unknown: &mut Vec<String>,
+    ) -> Option<u32> {
+        let na = u32::try_from(self.areas().len()).ok()?;
+        match self.kind {
+            LayerKind::Municipality => Some(0),
+            LayerKind::Stadsdel | LayerKind::Division => Some(if municipality_precision {
+                na + SLOT_MUNICIPALITY
+            } else {
+                stadsdel
+                    .map(|name| self.area_of_stadsdel(name, unknown))
+                    .and_then(|k| u32::try_from(k).ok())
+                    .filter(|&k| k < na)
+                    .unwrap_or(na + SLOT_NO_AREA)
+            }),
+            LayerKind::Polygons | LayerKind::Grid => None,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use trygg_model::{NormCategory, Precision, Source};
-use trygg_store::{EventView, PopulationRow};
+use trygg_store::{EventView, GroupedCount, GroupedQuery, PopulationRow};
 
 use crate::areas::{
     AreaLayer, AreaRef, Assignment, BoundLayer, Coverage, LayerKind, SLOT_MUNICIPALITY,
@@ -44,12 +44,24 @@ pub fn suppress(count: u64, threshold: u64) -> String {
 }
 
 /// An error from the counts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CountsError {
     /// The selection carries its own UTC range, which would clash with the period
     /// and its comparison periods.
     #[error("the selection has a time range; with a period, leave from/to unset (the period and its comparison periods decide the time)")]
     TimeRangeInSelection,
+    /// The counts cannot be made by the store alone (see [`area_counts_from`]):
+    /// the request field that makes it so, and why.
+    #[error("cannot be counted by the database: {reason}; leave out the push-down to count in the snapshot")]
+    NotPushable {
+        /// `hours` (or weekdays) or `layer`.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The store failed to count.
+    #[error(transparent)]
+    Store(#[from] trygg_store::StoreError),
 }
 
 /// What to group counts by besides the area.
@@ -212,6 +224,10 @@ impl Serialize for AreaPeriodTable {
     }
 }
 
+/// What counting periods gives: per period × area × group the count, per period
+/// the coverage, and the events left out for an unknown time of day.
+type PeriodCounts = (Vec<u64>, Vec<Coverage>, u64);
+
 /// The counting kernel: one pass over the events in the series' UTC range.
 fn count_into(
     view: &EventView,
@@ -219,7 +235,7 @@ fn count_into(
     series: &PeriodSeries,
     selection: &Selection,
     group_by: GroupBy,
-) -> (Vec<u64>, Vec<Coverage>, u64) {
+) -> PeriodCounts {
     let na = bound.layer().areas().len();
     let ng = group_by.len();
     let mut counts = vec![0u64; series.len() * na * ng];
@@ -242,18 +258,8 @@ fn count_into(
                 &groups,
                 ng,
             );
-            let slot_total = |slot: usize| (0..ng).map(|g| slots[slot * ng + g]).sum::<u64>();
             counts[p * na * ng..(p + 1) * na * ng].copy_from_slice(&slots[..na * ng]);
-            let no_area = slot_total(na + SLOT_NO_AREA as usize);
-            let municipality = slot_total(na + SLOT_MUNICIPALITY as usize);
-            let counted = slots[..na * ng].iter().sum::<u64>();
-            *cov = Coverage {
-                matched: counted + no_area + municipality,
-                counted,
-                no_area,
-                left_out_stadsdel_precision: 0,
-                left_out_municipality_precision: municipality,
-            };
+            *cov = slot_coverage(&slots, na, ng);
         }
         return (counts, coverage, 0);
     }
@@ -281,6 +287,22 @@ fn count_into(
         }
     });
     (counts, coverage, matcher.left_out())
+}
+
+/// How the events counted per slot × group fell on the layer (slots `0..na`
+/// the areas, then [`SLOT_NO_AREA`] and [`SLOT_MUNICIPALITY`]).
+fn slot_coverage(slots: &[u64], na: usize, ng: usize) -> Coverage {
+    let slot_total = |slot: usize| (0..ng).map(|g| slots[slot * ng + g]).sum::<u64>();
+    let no_area = slot_total(na + SLOT_NO_AREA as usize);
+    let municipality = slot_total(na + SLOT_MUNICIPALITY as usize);
+    let counted = slots[..na * ng].iter().sum::<u64>();
+    Coverage {
+        matched: counted + no_area + municipality,
+        counted,
+        no_area,
+        left_out_stadsdel_precision: 0,
+        left_out_municipality_precision: municipality,
+    }
 }
 
 /// The group of each (source code, category code) pair, `code_source * 32 + code_category`.
@@ -594,6 +616,110 @@ pub fn area_counts(
     if query.selection.has_time_range() {
         return Err(CountsError::TimeRangeInSelection);
     }
+    let bound = layer.bind(view);
+    let mut count = |p: Period| {
+        Ok(count_into(
+            view,
+            &bound,
+            &PeriodSeries::single(p),
+            &query.selection,
+            query.group_by,
+        ))
+    };
+    let mut counts = assemble(layer, population, query, &mut count)?;
+    counts.unknown_stadsdelar = bound.unknown_stadsdelar().to_vec();
+    Ok(counts)
+}
+
+/// [`area_counts`] from counts the store groups itself (`grouped`: the
+/// GeoPackage store's or PostgreSQL's `grouped_counts`), for stores larger than
+/// a replica's memory: the store groups the raw columns (precision class,
+/// stadsdel, source, category) of each period's matching events, and the areas,
+/// coverage, rates and tests are made from them here by the same rules as from
+/// the view, so the results are the same (tested on both backends).
+///
+/// Only what the columns decide can be pushed down: stadsdel, division and
+/// municipality layers, selections of sources and categories. A polygon or grid
+/// layer (placed by the point) or an hour or weekday filter (the local time of
+/// each event) is [`CountsError::NotPushable`]. `unknown_stadsdelar` lists the
+/// unknown names among the counted events (the view lists those of all).
+pub fn area_counts_from(
+    layer: &AreaLayer,
+    population: &[PopulationRow],
+    query: &CountsQuery,
+    grouped: &mut dyn FnMut(&GroupedQuery) -> Result<Vec<GroupedCount>, trygg_store::StoreError>,
+) -> Result<AreaCounts, CountsError> {
+    if query.selection.has_time_range() {
+        return Err(CountsError::TimeRangeInSelection);
+    }
+    let Some((source_mask, category_mask)) = query.selection.matcher().masks() else {
+        return Err(CountsError::NotPushable {
+            field: if query.selection.hours.is_some() {
+                "hours"
+            } else {
+                "weekdays"
+            },
+            reason: "an hour or weekday filter needs each event's local time",
+        });
+    };
+    let mut unknown = Vec::new();
+    if layer.slot_of(false, None, &mut unknown).is_none() {
+        return Err(CountsError::NotPushable {
+            field: "layer",
+            reason: "a polygon or grid layer places each event by its point",
+        });
+    }
+    let has = |mask: u32, code: u8| (mask >> code) & 1 == 1;
+    let sources: Vec<Source> = Source::ALL
+        .into_iter()
+        .filter(|s| has(source_mask, s.code()))
+        .collect();
+    let categories = (category_mask != u32::MAX).then(|| {
+        NormCategory::ALL
+            .into_iter()
+            .filter(|c| has(category_mask, c.code()))
+            .collect()
+    });
+    let (na, ng) = (layer.areas().len(), query.group_by.len());
+    let mut count = |p: Period| -> Result<PeriodCounts, CountsError> {
+        let (from_utc, to_utc) = p.utc_bounds();
+        let rows = grouped(&GroupedQuery {
+            from_utc,
+            to_utc,
+            sources: sources.clone(),
+            categories: categories.clone(),
+        })?;
+        let mut slots = vec![0u64; (na + 2) * ng];
+        for row in rows {
+            let slot = layer
+                .slot_of(
+                    row.municipality_precision,
+                    row.stadsdel.as_deref(),
+                    &mut unknown,
+                )
+                .unwrap_or(na as u32 + SLOT_NO_AREA) as usize;
+            let g = query.group_by.index(row.source, row.category);
+            if let Some(c) = slots.get_mut(slot * ng + g) {
+                *c += row.count;
+            }
+        }
+        let coverage = slot_coverage(&slots, na, ng);
+        slots.truncate(na * ng);
+        Ok((slots, vec![coverage], 0))
+    };
+    let mut counts = assemble(layer, population, query, &mut count)?;
+    counts.unknown_stadsdelar = unknown;
+    Ok(counts)
+}
+
+/// The statistics of `query.period` from `count`, which counts one period:
+/// per area × group, its coverage, and the events left out for their time.
+fn assemble(
+    layer: &AreaLayer,
+    population: &[PopulationRow],
+    query: &CountsQuery,
+    count: &mut dyn FnMut(Period) -> Result<PeriodCounts, CountsError>,
+) -> Result<AreaCounts, CountsError> {
     let period = query.period;
     let (previous, year_earlier) = (
         period.previous_n(query.previous_periods),
@@ -605,21 +731,11 @@ pub fn area_counts(
         year_earlier_seconds: year_earlier.seconds(),
     };
     let group_by = query.group_by;
-    let bound = layer.bind(view);
-    let count = |p: Period| {
-        count_into(
-            view,
-            &bound,
-            &PeriodSeries::single(p),
-            &query.selection,
-            group_by,
-        )
-    };
     // Each is a one-period series, so its coverage is the first (only) entry.
     let first = |c: Vec<Coverage>| c.first().copied().unwrap_or_default();
-    let (now, coverage, left_out) = count(period);
-    let (prev, prev_coverage, _) = count(previous);
-    let (back, back_coverage, _) = count(year_earlier);
+    let (now, coverage, left_out) = count(period)?;
+    let (prev, prev_coverage, _) = count(previous)?;
+    let (back, back_coverage, _) = count(year_earlier)?;
     let (coverage, prev_coverage, back_coverage) =
         (first(coverage), first(prev_coverage), first(back_coverage));
     let ng = group_by.len();
@@ -702,7 +818,7 @@ pub fn area_counts(
         municipality,
         coverage,
         left_out_imprecise_time: left_out,
-        unknown_stadsdelar: bound.unknown_stadsdelar().to_vec(),
+        unknown_stadsdelar: Vec::new(),
         unmapped_stadsdelar: layer.unmapped_stadsdelar().to_vec(),
     })
 }
@@ -1030,10 +1146,10 @@ mod tests {
         // A selection with its own time range is refused.
         let mut bad = query.clone();
         bad.selection.from_utc = Some(0);
-        assert_eq!(
+        assert!(matches!(
             area_counts(&view, &stadsdel, &population, &bad),
             Err(CountsError::TimeRangeInSelection)
-        );
+        ));
         let json = serde_json::to_value(&r).expect("serialises");
         assert_eq!(json["areas"][0]["population"]["population"], 12_000);
         assert!(json["areas"][1]["rate_per_1000"].is_null());
@@ -1042,6 +1158,157 @@ mod tests {
             serde_json::Value::Null
         );
         assert!(json["areas"][0]["groups"][0]["source"].is_string());
+    }
+
+    #[test]
+    fn counts_from_groups_the_store_made_equal_the_views() {
+        // Events on four stadsdelar, a name no layer knows, no stadsdel, and
+        // municipality precision; every source and category; three years.
+        let names = ["A", "Stadsdel B", "c", "D", "Okänd"];
+        let start = Period::year(2022).expect("valid").utc_bounds().0;
+        let end = Period::year(2024).expect("valid").utc_bounds().1;
+        let mut rng = Pcg64::seed_from_u64(13);
+        let mut raw: Vec<(i64, bool, Option<&str>, Source, NormCategory)> = Vec::new();
+        let mut b = EventViewBuilder::new((650_000.0, 6_560_000.0));
+        for _ in 0..20_000 {
+            let precision = [
+                Precision::Municipality,
+                Precision::Stadsdel,
+                Precision::Exact,
+            ][rng.random_range(0..3)];
+            let stadsdel = match rng.random_range(0..7) {
+                6 => None,
+                _ if precision == Precision::Municipality => None,
+                k => Some(names[k % names.len()]),
+            };
+            let t = rng.random_range(start..end);
+            let source = Source::ALL[rng.random_range(0..Source::ALL.len())];
+            let category = NormCategory::ALL[rng.random_range(0..NormCategory::ALL.len())];
+            b.push(
+                t,
+                670_500.0,
+                6_580_500.0,
+                source,
+                category,
+                precision,
+                "x",
+                stadsdel,
+            );
+            raw.push((
+                t,
+                precision == Precision::Municipality,
+                stadsdel,
+                source,
+                category,
+            ));
+        }
+        let view = b.build();
+        // The store's side, written out plainly: filter, then group the columns.
+        let mut grouped = |q: &GroupedQuery| -> Result<Vec<GroupedCount>, trygg_store::StoreError> {
+            let mut groups: std::collections::BTreeMap<_, u64> = std::collections::BTreeMap::new();
+            for &(t, m, s, source, category) in &raw {
+                let wanted = t >= q.from_utc
+                    && t < q.to_utc
+                    && q.sources.contains(&source)
+                    && q.categories.as_ref().is_none_or(|c| c.contains(&category));
+                if wanted {
+                    *groups
+                        .entry((m, s.map(str::to_owned), source, category))
+                        .or_default() += 1;
+                }
+            }
+            Ok(groups
+                .into_iter()
+                .map(|((m, s, source, category), count)| GroupedCount {
+                    municipality_precision: m,
+                    stadsdel: s,
+                    source,
+                    category,
+                    count,
+                })
+                .collect())
+        };
+        let areas = stadsdelar();
+        let layers = [
+            AreaLayer::stadsdel(&areas),
+            AreaLayer::division("stadsdelsomrade_2023", &areas, &division_areas())
+                .expect("division"),
+            AreaLayer::municipality("municipality"),
+        ];
+        let selections = [
+            Selection::default(),
+            Selection {
+                sources: Some(vec![Source::Crimes, Source::Survey]),
+                categories: Some(NormCategory::ALL[2..9].to_vec()),
+                ..Selection::default()
+            },
+        ];
+        let periods = [
+            Period::year(2023).expect("valid"),
+            Period::month(2024, 2).expect("valid"),
+            "2023-W10".parse().expect("valid"),
+        ];
+        let mut compared = 0;
+        for layer in &layers {
+            for selection in &selections {
+                for period in periods {
+                    for (source, category) in [(false, false), (true, false), (false, true)] {
+                        let query = CountsQuery {
+                            period,
+                            previous_periods: if source { 4 } else { 1 },
+                            selection: selection.clone(),
+                            group_by: GroupBy { source, category },
+                        };
+                        let mut from_view = area_counts(&view, layer, &[], &query).expect("view");
+                        let mut pushed =
+                            area_counts_from(layer, &[], &query, &mut grouped).expect("pushed");
+                        assert!(pushed.coverage.matched > 0);
+                        // The view names the unknown names of all its events, the
+                        // store those of the counted ones.
+                        assert!(pushed
+                            .unknown_stadsdelar
+                            .iter()
+                            .all(|u| from_view.unknown_stadsdelar.contains(u)));
+                        from_view.unknown_stadsdelar.clear();
+                        pushed.unknown_stadsdelar.clear();
+                        assert_eq!(
+                            pushed,
+                            from_view,
+                            "{} {period:?} {selection:?}",
+                            layer.name()
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, 54);
+        // What the columns alone cannot decide is refused, naming the field.
+        let night = CountsQuery {
+            period: periods[0],
+            previous_periods: 1,
+            selection: Selection {
+                hours: Some("22-04".parse().expect("valid")),
+                ..Selection::default()
+            },
+            group_by: GroupBy::default(),
+        };
+        let mut refused = |layer: &AreaLayer, query: &CountsQuery| match area_counts_from(
+            layer,
+            &[],
+            query,
+            &mut grouped,
+        ) {
+            Err(CountsError::NotPushable { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(refused(&layers[0], &night), "hours");
+        let polygons = AreaLayer::polygons("drawn", &areas);
+        let plain = CountsQuery {
+            selection: Selection::default(),
+            ..night.clone()
+        };
+        assert_eq!(refused(&polygons, &plain), "layer");
     }
 
     /// Counts by stadsdel × month for a filtered one-year window, checked against

@@ -8,6 +8,7 @@
 //! is synchronous like the GeoPackage backend's.
 
 mod feed;
+mod grouped;
 mod ingest;
 mod read;
 pub mod schema;

@@ -249,6 +249,9 @@ fn population(
         .collect())
 }
 
+/// A snapshot's view, data version and largest fid, which a state extends.
+type Base<'v> = (&'v EventView, u64, i64);
+
 impl PgStore {
     /// The database's state for a snapshot, or `None` when it is still at the
     /// version of `base` (the current snapshot's view, version and largest
@@ -258,27 +261,58 @@ impl PgStore {
     /// `whole_layer` (the municipality's own figures) comes with the layers'.
     pub fn state(
         &mut self,
-        base: Option<(&EventView, u64, i64)>,
+        base: Option<Base<'_>>,
         spare: Option<EventView>,
+        whole_layer: &str,
+    ) -> Result<Option<PgState>, PgError> {
+        self.read_state(Some((base, spare)), whole_layer)
+    }
+
+    /// The database's state without its events (an empty view): the areas,
+    /// population and survey rows a query answered by the database itself
+    /// needs ([`PgStore::grouped_counts`]), whatever the number of events.
+    pub fn state_without_events(&mut self, whole_layer: &str) -> Result<PgState, PgError> {
+        let url = self.url.clone();
+        self.read_state(None, whole_layer)?
+            .ok_or_else(|| PgError::Corrupt {
+                url,
+                table: "trygg_meta",
+                row: meta::DATA_VERSION.into(),
+                column: "value",
+                reason: "no state read".into(),
+            })
+    }
+
+    /// [`PgStore::state`] with `events` its base and spare view, or without
+    /// events (`None`).
+    fn read_state(
+        &mut self,
+        events: Option<(Option<Base<'_>>, Option<EventView>)>,
         whole_layer: &str,
     ) -> Result<Option<PgState>, PgError> {
         let url = self.url.clone();
         let mut tx = snapshot_transaction(&mut self.client, &url)?;
         let version = version_in(&mut tx, &url, meta::DATA_VERSION)?;
-        if base.is_some_and(|(_, v, _)| v == version) {
-            return Ok(None);
-        }
-        let rewritten = version_in(&mut tx, &url, meta::REWRITTEN_VERSION)?;
-        let (view, max_fid, extended) = match base {
-            Some((view, v, max_fid)) if v <= version && rewritten <= v => {
-                let (added, new_max) = view_rows(&mut tx, &url, view.origin(), max_fid)?;
-                let n = added.len() as u64;
-                (view.extended(added, spare), new_max, Some(n))
-            }
-            _ => {
+        let (view, max_fid, extended) = match events {
+            None => {
                 let origin = view_origin(&mut tx, &url)?;
-                let (builder, max_fid) = view_rows(&mut tx, &url, origin, 0)?;
-                (builder.build(), max_fid, None)
+                (EventViewBuilder::new(origin).build(), 0, None)
+            }
+            Some((base, _)) if base.is_some_and(|(_, v, _)| v == version) => return Ok(None),
+            Some((base, spare)) => {
+                let rewritten = version_in(&mut tx, &url, meta::REWRITTEN_VERSION)?;
+                match base {
+                    Some((view, v, max_fid)) if v <= version && rewritten <= v => {
+                        let (added, new_max) = view_rows(&mut tx, &url, view.origin(), max_fid)?;
+                        let n = added.len() as u64;
+                        (view.extended(added, spare), new_max, Some(n))
+                    }
+                    _ => {
+                        let origin = view_origin(&mut tx, &url)?;
+                        let (builder, max_fid) = view_rows(&mut tx, &url, origin, 0)?;
+                        (builder.build(), max_fid, None)
+                    }
+                }
             }
         };
         let mut layers = Vec::new();

@@ -186,6 +186,28 @@ impl SurveyRows {
     }
 }
 
+/// The store's own grouped counts (`grouped_counts` of either backend).
+#[derive(Debug)]
+pub enum GroupedCounter {
+    /// A GeoPackage store.
+    File(Store),
+    /// A PostgreSQL database.
+    Postgres(Box<trygg_pg::PgStore>),
+}
+
+impl GroupedCounter {
+    /// The grouped counts of `q`.
+    pub fn grouped_counts(
+        &mut self,
+        q: &trygg_store::GroupedQuery,
+    ) -> Result<Vec<trygg_store::GroupedCount>, trygg_store::StoreError> {
+        match self {
+            GroupedCounter::File(store) => store.grouped_counts(q),
+            GroupedCounter::Postgres(pg) => pg.grouped_counts(q).map_err(Into::into),
+        }
+    }
+}
+
 /// Where a snapshot's store is: a GeoPackage file, or a PostgreSQL database
 /// (whose snapshot reads everything when it loads).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,6 +324,30 @@ impl Snapshot {
                     .map_err(pg_error)?
                     .ok_or_else(|| QueryError::Unavailable("no state".into()))?;
                 Ok(Snapshot::of_database(state, Location::Postgres(url)))
+            }
+        }
+    }
+
+    /// A snapshot for queries the store counts itself (see
+    /// [`crate::CountsRequest::execute_pushed_down`]), with the store's
+    /// grouped counts: over PostgreSQL without the events (areas, population and
+    /// survey only, however many events there are); a GeoPackage file's
+    /// snapshot is the usual one.
+    pub fn open_pushed_down(store: &Path) -> Result<(Snapshot, GroupedCounter), QueryError> {
+        match Location::of(store) {
+            Location::File(path) => {
+                let store = Store::open(&path)?;
+                Ok((Snapshot::load(&store)?, GroupedCounter::File(store)))
+            }
+            Location::Postgres(url) => {
+                let mut pg = trygg_pg::PgStore::open(&url).map_err(pg_error)?;
+                let state = pg
+                    .state_without_events(trygg_analytics::areas::MUNICIPALITY_LAYER)
+                    .map_err(pg_error)?;
+                Ok((
+                    Snapshot::of_database(state, Location::Postgres(url)),
+                    GroupedCounter::Postgres(Box::new(pg)),
+                ))
             }
         }
     }

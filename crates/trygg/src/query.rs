@@ -194,6 +194,11 @@ pub struct CountsArgs {
     previous_periods: Option<u32>,
     #[command(flatten)]
     suppress: SuppressArgs,
+    /// Count in the store (PostgreSQL aggregates; the events are not loaded)
+    /// instead of the in-memory snapshot: the same result, for stadsdel,
+    /// division and municipality layers without an hour or weekday filter.
+    #[arg(long)]
+    push_down: bool,
 }
 
 /// `trygg query table`.
@@ -382,9 +387,8 @@ pub struct TrendArgs {
 /// Runs a query.
 pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
     match command {
-        QueryCommand::Counts(a) => answer(
-            &a.out,
-            &CountsRequest {
+        QueryCommand::Counts(a) => {
+            let request = CountsRequest {
                 layer: a.layer.clone(),
                 period: a.period.clone(),
                 selection: (&a.selection).into(),
@@ -392,8 +396,13 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 by_category: a.by_category,
                 previous_periods: a.previous_periods,
                 disclosure: (&a.suppress).into(),
-            },
-        ),
+            };
+            if a.push_down {
+                answer_pushed_down(&a.out, &request)
+            } else {
+                answer(&a.out, &request)
+            }
+        }
         QueryCommand::Table(a) => answer(
             &a.out,
             &TableRequest {
@@ -505,18 +514,41 @@ fn read_polygon(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
 /// Validates the request, then (only then) opens the output and the store, runs
 /// the request on the store's snapshot and writes the result.
 fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
-    let format: Format = out.format.parse()?;
     let valid = job.validate()?;
-    let budget = budget()?;
-    let mut sink = Sink::open(out.out.as_deref(), &out.store)?;
-    // A GeoPackage file or a PostgreSQL database: one snapshot either way.
-    let snapshot = Snapshot::open(&out.store)?;
+    respond(out, J::NAME, |options| {
+        // A GeoPackage file or a PostgreSQL database: one snapshot either way.
+        let snapshot = Snapshot::open(&out.store)?;
+        let result = job.execute(valid, &snapshot, options)?;
+        Ok((result, snapshot.data().clone()))
+    })
+}
+
+/// [`answer`] for counts the store makes itself (`--push-down`).
+fn answer_pushed_down(out: &OutputArgs, job: &CountsRequest) -> anyhow::Result<ExitCode> {
+    let valid = job.validate()?;
+    respond(out, CountsRequest::NAME, |options| {
+        let (snapshot, mut counter) = Snapshot::open_pushed_down(&out.store)?;
+        let result = job.execute_pushed_down(valid, &snapshot, options, &mut |q| {
+            counter.grouped_counts(q)
+        })?;
+        Ok((result, snapshot.data().clone()))
+    })
+}
+
+/// Opens the output, then writes what `run` answers under the request budget.
+fn respond<R: serde::Serialize + trygg_query::encode::Tabular>(
+    out: &OutputArgs,
+    title: &str,
+    run: impl FnOnce(&Options) -> anyhow::Result<(R, trygg_query::DataInfo)>,
+) -> anyhow::Result<ExitCode> {
+    let format: Format = out.format.parse()?;
     let options = Options {
-        budget,
+        budget: budget()?,
         geometry: format.wants_geometry(),
     };
-    let result = job.execute(valid, &snapshot, &options)?;
-    encode::write(&mut sink, format, J::NAME, &result, snapshot.data())?;
+    let mut sink = Sink::open(out.out.as_deref(), &out.store)?;
+    let (result, data) = run(&options)?;
+    encode::write(&mut sink, format, title, &result, &data)?;
     sink.finish()?;
     Ok(ExitCode::SUCCESS)
 }

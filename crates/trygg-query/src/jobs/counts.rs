@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trygg_analytics::areas::{AreaLayer, Coverage};
 use trygg_analytics::counts::{
-    area_counts, area_period_counts, AreaCounts, AreaStat, Change, CountStat, CountsQuery, GroupBy,
-    GroupKey, CHANGE_TEST,
+    area_counts, area_counts_from, area_period_counts, AreaCounts, AreaStat, Change, CountStat,
+    CountsError, CountsQuery, GroupBy, GroupKey, CHANGE_TEST,
 };
 use trygg_analytics::window::{Period, PeriodSeries, WindowKind};
 use trygg_model::{NormCategory, Source};
-use trygg_store::StoredArea;
+use trygg_store::{GroupedCount, GroupedQuery, StoreError, StoredArea};
 
 use crate::disclosure::{publish, suppressed, unless_suppressed, Count, Margin};
 use crate::encode::{Cell, Table, Tabular};
@@ -283,9 +283,48 @@ impl Job for CountsRequest {
         let (layer, areas) = area_layer(snap, &v.layer, "layer", &opts.budget)?;
         let counts =
             area_counts(snap.view(), &layer, snap.population(), &v.query).field("period")?;
+        self.result(v, counts, snap, opts, &areas)
+    }
+}
+
+impl CountsRequest {
+    /// [`Job::execute`] with the counting pushed down into the store
+    /// (`grouped`: the GeoPackage store's or PostgreSQL's `grouped_counts`),
+    /// the snapshot giving only the areas and population: the same result
+    /// without the events in memory, for the requests the store can count
+    /// (`trygg_analytics::counts::area_counts_from`; the others are refused,
+    /// naming why, as a bad `layer` or selection).
+    pub fn execute_pushed_down(
+        &self,
+        v: ValidCounts,
+        snap: &Snapshot,
+        opts: &Options,
+        grouped: &mut dyn FnMut(&GroupedQuery) -> Result<Vec<GroupedCount>, StoreError>,
+    ) -> Result<CountsResult, QueryError> {
+        let (layer, areas) = area_layer(snap, &v.layer, "layer", &opts.budget)?;
+        let counts = match area_counts_from(&layer, snap.population(), &v.query, grouped) {
+            Ok(counts) => counts,
+            Err(CountsError::Store(e)) => return Err(QueryError::Store(e)),
+            Err(e @ CountsError::NotPushable { field, .. }) => {
+                return Err(QueryError::invalid(field, e))
+            }
+            Err(e) => return Err(QueryError::invalid("period", e)),
+        };
+        self.result(v, counts, snap, opts, &areas)
+    }
+
+    /// The result of counts made either way.
+    fn result(
+        &self,
+        v: ValidCounts,
+        counts: AreaCounts,
+        snap: &Snapshot,
+        opts: &Options,
+        areas: &[StoredArea],
+    ) -> Result<CountsResult, QueryError> {
         let rows = rows(&counts, v.threshold);
         let shapes = if opts.geometry {
-            Some(row_shapes(&rows, &areas)?)
+            Some(row_shapes(&rows, areas)?)
         } else {
             None
         };

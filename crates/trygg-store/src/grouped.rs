@@ -1,0 +1,135 @@
+//! Grouped counts made by the store itself ("push-down"): what an aggregate over
+//! areas and periods needs when the events need not be in a replica's memory.
+//! The store only groups raw columns; which area a group counts in, and every
+//! number made from the counts, is decided by the same code as for the
+//! in-memory view (`trygg_analytics::counts::area_counts_from`). Both backends
+//! answer it: the GeoPackage store here, PostgreSQL in `trygg-pg`.
+
+use trygg_model::{NormCategory, Source};
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// Which events to group: occurred in `[from_utc, to_utc)`, of these sources,
+/// of these normalised categories (`None`: any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupedQuery {
+    /// First second (Unix, UTC).
+    pub from_utc: i64,
+    /// End, excluded.
+    pub to_utc: i64,
+    /// The sources.
+    pub sources: Vec<Source>,
+    /// The categories, or all.
+    pub categories: Option<Vec<NormCategory>>,
+}
+
+/// The matching events of one combination of the columns that place and group
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupedCount {
+    /// Known only to the municipality (precision `municipality`).
+    pub municipality_precision: bool,
+    /// The stadsdel column.
+    pub stadsdel: Option<String>,
+    /// The source.
+    pub source: Source,
+    /// The normalised category.
+    pub category: NormCategory,
+    /// How many.
+    pub count: u64,
+}
+
+impl GroupedQuery {
+    /// The SQL `WHERE` clause (both backends'), with `?`-free placeholders
+    /// given by `mark(n)` for the two time bounds, and the source and category
+    /// lists written in (they are closed sets of known names).
+    pub fn where_clause(&self, mark: impl Fn(usize) -> String) -> String {
+        let list = |names: Vec<&str>| {
+            names
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut sql = format!(
+            "occurred_utc >= {} AND occurred_utc < {} AND source IN ({})",
+            mark(1),
+            mark(2),
+            list(self.sources.iter().map(|s| s.as_str()).collect())
+        );
+        if let Some(categories) = &self.categories {
+            sql.push_str(&format!(
+                " AND category_norm IN ({})",
+                list(categories.iter().map(|c| c.as_str()).collect())
+            ));
+        }
+        sql
+    }
+
+    /// The whole query: one row per (municipality precision, stadsdel, source,
+    /// category) with its count.
+    pub fn sql(&self, mark: impl Fn(usize) -> String) -> String {
+        format!(
+            "SELECT precision = 'municipality', stadsdel, source, category_norm, count(*)
+             FROM events WHERE {} GROUP BY 1, 2, 3, 4",
+            self.where_clause(mark)
+        )
+    }
+}
+
+/// A grouped row from its columns as read; an unknown source or category is
+/// what `corrupt` makes of it.
+pub fn grouped_row<E>(
+    municipality_precision: bool,
+    stadsdel: Option<String>,
+    source: &str,
+    category: &str,
+    count: i64,
+    corrupt: impl Fn(String) -> E,
+) -> Result<GroupedCount, E> {
+    Ok(GroupedCount {
+        municipality_precision,
+        stadsdel,
+        source: source
+            .parse()
+            .map_err(|_| corrupt(format!("unknown source '{source}'")))?,
+        category: category
+            .parse()
+            .map_err(|_| corrupt(format!("unknown category '{category}'")))?,
+        count: u64::try_from(count).unwrap_or(0),
+    })
+}
+
+impl Store {
+    /// The grouped counts of `q` (see the module).
+    pub fn grouped_counts(&self, q: &GroupedQuery) -> Result<Vec<GroupedCount>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&q.sql(|n| format!("?{n}")))
+            .map_err(|e| self.sql(e))?;
+        let mut rows = stmt
+            .query([q.from_utc, q.to_utc])
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
+            let get = |e| self.sql(e);
+            let source: String = r.get(2).map_err(get)?;
+            let category: String = r.get(3).map_err(get)?;
+            out.push(grouped_row(
+                r.get(0).map_err(get)?,
+                r.get(1).map_err(get)?,
+                &source,
+                &category,
+                r.get(4).map_err(get)?,
+                |reason| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    table: "events",
+                    rowid: 0,
+                    reason,
+                },
+            )?);
+        }
+        Ok(out)
+    }
+}
