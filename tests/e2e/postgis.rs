@@ -1192,3 +1192,188 @@ fn counts_pushed_down_into_either_store_equal_the_snapshots() {
         );
     }
 }
+
+/// A PostgreSQL server of a test's own (a new cluster in a temporary folder on
+/// its own socket), which the test may crash: `TRYGG_TEST_PG_BIN` names the
+/// server's programs (`./dev test` sets it).
+struct OwnServer {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl OwnServer {
+    fn new() -> Option<OwnServer> {
+        let bin = match std::env::var("TRYGG_TEST_PG_BIN") {
+            Ok(bin) => PathBuf::from(bin),
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("TRYGG_TEST_PG_BIN is not set: ./dev test sets it")
+            }
+            Err(_) => {
+                eprintln!("skipped: TRYGG_TEST_PG_BIN is not set (./dev test sets it)");
+                return None;
+            }
+        };
+        let server = OwnServer {
+            dir: tempfile::Builder::new()
+                .prefix("trygg-pg-own")
+                .tempdir_in("/tmp")
+                .expect("tempdir"),
+            bin,
+        };
+        let data = server.dir.path().join("data");
+        server.sh(&format!(
+            "{}/initdb -D {} -A trust -U postgres",
+            server.bin.display(),
+            data.display()
+        ));
+        server.start();
+        Some(server)
+    }
+
+    /// Runs a shell command as the server's user (PostgreSQL refuses root).
+    fn sh(&self, command: &str) {
+        assert!(self.run_as(command), "{command}");
+    }
+
+    /// [`OwnServer::sh`], telling whether it succeeded.
+    fn run_as(&self, command: &str) -> bool {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let status = if root {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(self.dir.path())
+                .status();
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", command])
+                .stdout(std::process::Stdio::null())
+                .status()
+        } else {
+            Command::new("sh")
+                .args(["-c", command])
+                .stdout(std::process::Stdio::null())
+                .status()
+        };
+        status.is_ok_and(|s| s.success())
+    }
+
+    fn pg_ctl(&self, what: &str) {
+        let dir = self.dir.path();
+        self.sh(&format!(
+            "{}/pg_ctl -D {}/data -l {}/log -o \"-k {} -c listen_addresses=''\" -w {what}",
+            self.bin.display(),
+            dir.display(),
+            dir.display(),
+            dir.display()
+        ));
+    }
+
+    fn start(&self) {
+        self.pg_ctl("start");
+    }
+
+    /// Kills the server as a crash would (no shutdown checkpoint; the next
+    /// start recovers from the write-ahead log).
+    fn crash(&self) {
+        self.pg_ctl("-m immediate stop");
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgresql:///postgres?host={}&user=postgres",
+            self.dir.path().display()
+        )
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let stop = format!(
+            "{}/pg_ctl -D {}/data -m immediate stop",
+            self.bin.display(),
+            self.dir.path().display()
+        );
+        self.run_as(&stop);
+    }
+}
+
+#[test]
+fn the_database_crashing_mid_ingest_loses_and_duplicates_nothing() {
+    let Some(server) = OwnServer::new() else {
+        return;
+    };
+    let url = server.url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("c.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", &url]);
+    let client = || postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let count = |table: &str| -> i64 {
+        client()
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .expect("count")
+            .get(0)
+    };
+    let (events_before, batches_before) = (count("events"), count("ingest_batches"));
+    let csv = write(
+        dir.path(),
+        "c.csv",
+        &trygg_benches::crimes_csv(5_000, 9, "crash"),
+    );
+    // The ingest is held at its first COPY by a lock, then the server dies.
+    let mut holder = client();
+    let mut lock = holder.transaction().expect("transaction");
+    lock.batch_execute("LOCK TABLE events IN SHARE MODE")
+        .expect("lock");
+    let mut child = crate::support::trygg()
+        .args(["ingest", "--source", "crimes", "--store", &url, s(&csv)])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut c = client();
+    let started = std::time::Instant::now();
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(child.try_wait().expect("wait").is_none(), "the ingest ended early");
+        assert!(started.elapsed().as_secs() < 60, "the ingest never reached COPY");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.crash();
+    drop(lock);
+    drop(holder);
+    drop(c);
+    let out = child.wait_with_output().expect("the ingest ends");
+    assert!(
+        !out.status.success(),
+        "the ingest must fail when its database dies"
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("error"), "{said}");
+    // After recovery the database holds what it held: no event, no batch.
+    server.start();
+    assert_eq!(count("events"), events_before);
+    assert_eq!(count("ingest_batches"), batches_before);
+    // The same ingest again lands whole, once.
+    let (code, report) = ingest_json(Path::new(&url), "crimes", &[], &[&csv]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["accepted"], 5_000);
+    assert_eq!(count("events"), events_before + 5_000);
+    assert_eq!(count("ingest_batches"), batches_before + 1);
+    let (code, again) = ingest_json(Path::new(&url), "crimes", &[], &[&csv]);
+    assert_eq!(
+        (code, &again["duplicates"]),
+        (0, &Json::from(5_000)),
+        "{again}"
+    );
+    assert_eq!(count("events"), events_before + 5_000);
+}
