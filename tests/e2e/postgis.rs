@@ -108,6 +108,62 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The demo store copied into a temporary folder and from there into the
+/// (empty) database at `url`: the folder and the copy's path.
+fn demo_in_database(url: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gpkg = dir.path().join("demo.gpkg");
+    std::fs::copy(demo_store(), &gpkg).expect("copy");
+    ok(&["copy", "--from", s(&gpkg), "--to", url]);
+    (dir, gpkg)
+}
+
+/// Waits (30 s at most) until no session of the database at `url` is in
+/// `COPY events` any more: the server has rolled a killed client's batch back.
+fn no_copy_left(url: &str, lingers: &str) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "{lingers}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Starts `trygg ARGS` writing into the database at `url` and waits until it
+/// is held at `COPY events` by the `LOCK TABLE events` the caller holds.
+fn held_at_copy(url: &str, args: &[&str], stderr: std::process::Stdio) -> std::process::Child {
+    let mut child = crate::support::trygg()
+        .args(args)
+        .stderr(stderr)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let started = std::time::Instant::now();
+    while c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .expect("activity")
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(child.try_wait().expect("wait").is_none(), "trygg {args:?} ended early");
+        assert!(started.elapsed().as_secs() < 60, "trygg {args:?} never reached COPY");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
 /// A store with every kind of row: the demo's sources, areas and population;
 /// police events and a later snapshot that revised five (history); a file with
 /// rejected rows; a reverted batch; an audit entry and a poll of the feed.
@@ -481,51 +537,16 @@ fn a_copy_killed_half_way_leaves_the_database_empty_and_can_run_again() {
     let mut lock = holder.transaction().expect("transaction");
     lock.batch_execute("LOCK TABLE events IN SHARE MODE")
         .expect("lock");
-    let mut child = crate::support::trygg()
-        .args(["copy", "--from", s(&store), "--to", &db.url])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut c = db.client();
-    let waiting = "SELECT count(*) FROM pg_stat_activity
-        WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'";
-    let started = std::time::Instant::now();
-    while c
-        .query_one(waiting, &[])
-        .expect("activity")
-        .get::<_, i64>(0)
-        == 0
-    {
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the copy ended early"
-        );
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the copy never reached events"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = held_at_copy(
+        &db.url,
+        &["copy", "--from", s(&store), "--to", &db.url],
+        std::process::Stdio::null(),
+    );
     child.kill().expect("kill");
     child.wait().expect("wait");
     lock.commit().expect("unlock");
     // The server rolls the copy's transaction back once it sees the client gone.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while c
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%'",
-            &[],
-        )
-        .expect("activity")
-        .get::<_, i64>(0)
-        > 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the killed copy's session lingers"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    no_copy_left(&db.url, "the killed copy's session lingers");
     for t in TABLES {
         assert_eq!(db.count(t.name), 0, "{} after a killed copy", t.name);
     }
@@ -591,10 +612,7 @@ fn the_same_batches_give_the_same_store_in_both_backends() {
     let Some(db) = TestDb::new("ingest") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("same.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let (dir, gpkg) = demo_in_database(&db.url);
 
     let sample = fixture("polisen-events-sample.json");
     let mut events: Vec<Json> =
@@ -723,10 +741,7 @@ fn an_ingest_killed_mid_copy_lands_nothing_and_runs_again_whole() {
     let Some(db) = TestDb::new("killingest") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("k.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let (dir, _) = demo_in_database(&db.url);
     let events_before = db.count("events");
     let batches_before = db.count("ingest_batches");
     let csv = write(
@@ -738,46 +753,15 @@ fn an_ingest_killed_mid_copy_lands_nothing_and_runs_again_whole() {
     let mut lock = holder.transaction().expect("transaction");
     lock.batch_execute("LOCK TABLE events IN SHARE MODE")
         .expect("lock");
-    let mut child = crate::support::trygg()
-        .args(["ingest", "--source", "crimes", "--store", &db.url, s(&csv)])
-        .stderr(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut c = db.client();
-    let started = std::time::Instant::now();
-    while c
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'",
-            &[],
-        )
-        .expect("activity")
-        .get::<_, i64>(0)
-        == 0
-    {
-        assert!(child.try_wait().expect("wait").is_none(), "the ingest ended early");
-        assert!(started.elapsed().as_secs() < 60, "the ingest never reached COPY");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = held_at_copy(
+        &db.url,
+        &["ingest", "--source", "crimes", "--store", &db.url, s(&csv)],
+        std::process::Stdio::null(),
+    );
     child.kill().expect("kill");
     child.wait().expect("wait");
     lock.commit().expect("unlock");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while c
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%'",
-            &[],
-        )
-        .expect("activity")
-        .get::<_, i64>(0)
-        > 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the killed ingest's session lingers"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    no_copy_left(&db.url, "the killed ingest's session lingers");
     assert_eq!(db.count("events"), events_before);
     assert_eq!(db.count("ingest_batches"), batches_before);
     // Again, whole: every row once.
@@ -899,10 +883,7 @@ fn two_replicas_over_one_database_serve_a_new_batch_within_seconds() {
     let Some(db) = TestDb::new("replicas") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("r.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let (dir, _) = demo_in_database(&db.url);
     let env = [
         ("TRYGG_REFRESH_INTERVAL_S", "1"),
         ("TRYGG_ANONYMOUS_ROLE", "admin"),
@@ -993,10 +974,7 @@ fn one_replica_polls_the_police_feed_and_another_takes_over_when_it_dies() {
     let Some(db) = TestDb::new("feedlead") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("f.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let (_dir, _) = demo_in_database(&db.url);
     let events_before = db.count("events");
     // The feed answers every request with the same snapshot; what is left of
     // the script tells how many requests came.
@@ -1082,10 +1060,7 @@ fn counts_pushed_down_into_either_store_equal_the_snapshots() {
     let Some(db) = TestDb::new("pushdown") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("p.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &db.url]);
+    let (_dir, gpkg) = demo_in_database(&db.url);
     let asks: [&[&str]; 6] = [
         &["--period", "2024", "--layer", "stadsdel"],
         &[
@@ -1305,10 +1280,7 @@ fn the_database_crashing_mid_ingest_loses_and_duplicates_nothing() {
         return;
     };
     let url = server.url();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gpkg = dir.path().join("c.gpkg");
-    std::fs::copy(demo_store(), &gpkg).expect("copy");
-    ok(&["copy", "--from", s(&gpkg), "--to", &url]);
+    let (dir, _) = demo_in_database(&url);
     let client = || postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     let count = |table: &str| -> i64 {
         client()
@@ -1327,31 +1299,14 @@ fn the_database_crashing_mid_ingest_loses_and_duplicates_nothing() {
     let mut lock = holder.transaction().expect("transaction");
     lock.batch_execute("LOCK TABLE events IN SHARE MODE")
         .expect("lock");
-    let mut child = crate::support::trygg()
-        .args(["ingest", "--source", "crimes", "--store", &url, s(&csv)])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut c = client();
-    let started = std::time::Instant::now();
-    while c
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY events%' AND wait_event_type = 'Lock'",
-            &[],
-        )
-        .expect("activity")
-        .get::<_, i64>(0)
-        == 0
-    {
-        assert!(child.try_wait().expect("wait").is_none(), "the ingest ended early");
-        assert!(started.elapsed().as_secs() < 60, "the ingest never reached COPY");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let child = held_at_copy(
+        &url,
+        &["ingest", "--source", "crimes", "--store", &url, s(&csv)],
+        std::process::Stdio::piped(),
+    );
     server.crash();
     drop(lock);
     drop(holder);
-    drop(c);
     let out = child.wait_with_output().expect("the ingest ends");
     assert!(
         !out.status.success(),

@@ -102,3 +102,17 @@ pub struct RowError {
     /// The raw row text, when there is one.
     pub raw: Option<String>,
 }
+
+impl RowError {
+    /// The rejection of this row of `file`, as stored and reported (clipped).
+    pub fn rejection(self, file: &str) -> trygg_model::Rejection {
+        trygg_model::Rejection {
+            file: file.to_owned(),
+            row: self.row,
+            field: self.field,
+            reason: self.reason,
+            raw: self.raw,
+        }
+        .clipped()
+    }
+}

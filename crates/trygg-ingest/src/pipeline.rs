@@ -368,8 +368,7 @@ impl Tally {
                 Insert::Duplicate => 2,
                 Insert::Again => {
                     let first = self.fids.row_of(fid).unwrap_or_default();
-                    let r = Rejection {
-                        file: row.name.to_string(),
+                    let r = RowError {
                         row: Some(row.row),
                         field: Some("id".into()),
                         reason: format!(
@@ -378,7 +377,7 @@ impl Tally {
                         ),
                         raw: Some(row.raw.clone()),
                     }
-                    .clipped();
+                    .rejection(&row.name);
                     batch.reject(&r)?;
                     self.rejections.push((row.file, r));
                     self.counts[row.file][3] += 1;
@@ -515,14 +514,7 @@ impl Runner<'_> {
 
     fn reject(&mut self, run: &mut FileRun, e: RowError) -> Result<(), Stop> {
         run.outcome.rejected += 1;
-        let r = Rejection {
-            file: run.name.to_string(),
-            row: e.row,
-            field: e.field,
-            reason: e.reason,
-            raw: e.raw,
-        }
-        .clipped();
+        let r = e.rejection(&run.name);
         self.report.rejections.push(r.clone());
         self.rejection_files.push(run.index);
         self.push(Item::Reject(r))

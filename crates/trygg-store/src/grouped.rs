@@ -41,10 +41,11 @@ pub struct GroupedCount {
 }
 
 impl GroupedQuery {
-    /// The SQL `WHERE` clause (both backends'), with `?`-free placeholders
-    /// given by `mark(n)` for the two time bounds, and the source and category
-    /// lists written in (they are closed sets of known names).
-    pub fn where_clause(&self, mark: impl Fn(usize) -> String) -> String {
+    /// The query, the same for both backends: one row per (municipality
+    /// precision, stadsdel, source, category) with its count. `mark(n)` writes
+    /// the placeholder of parameter `n` (the two time bounds); the source and
+    /// category lists are written in (closed sets of known names).
+    pub fn sql(&self, mark: impl Fn(usize) -> String) -> String {
         let list = |names: Vec<&str>| {
             names
                 .iter()
@@ -53,7 +54,8 @@ impl GroupedQuery {
                 .join(", ")
         };
         let mut sql = format!(
-            "occurred_utc >= {} AND occurred_utc < {} AND source IN ({})",
+            "SELECT precision = 'municipality', stadsdel, source, category_norm, count(*)
+             FROM events WHERE occurred_utc >= {} AND occurred_utc < {} AND source IN ({})",
             mark(1),
             mark(2),
             list(self.sources.iter().map(|s| s.as_str()).collect())
@@ -64,17 +66,8 @@ impl GroupedQuery {
                 list(categories.iter().map(|c| c.as_str()).collect())
             ));
         }
+        sql.push_str(" GROUP BY 1, 2, 3, 4");
         sql
-    }
-
-    /// The whole query: one row per (municipality precision, stadsdel, source,
-    /// category) with its count.
-    pub fn sql(&self, mark: impl Fn(usize) -> String) -> String {
-        format!(
-            "SELECT precision = 'municipality', stadsdel, source, category_norm, count(*)
-             FROM events WHERE {} GROUP BY 1, 2, 3, 4",
-            self.where_clause(mark)
-        )
     }
 }
 
