@@ -22,7 +22,7 @@ use trygg_store::Store;
 
 fn benches(c: &mut Criterion) {
     let path = trygg_benches::demo_store(3, 1.0);
-    let store = Store::open(&path).expect("open");
+    let mut store = Store::open(&path).expect("open");
     let snap = Snapshot::load(&store).expect("snapshot");
     println!("{} events", snap.view().len());
     let chromium = trygg_report::pdf::find_chromium();
@@ -43,8 +43,9 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("weekly_report_3y", |b| {
         b.iter(|| {
-            let report = trygg_report::build(&store, &snap, &request, &Policy::default(), Lang::Sv)
-                .expect("report");
+            let report =
+                trygg_report::build(&mut store, &snap, &request, &Policy::default(), Lang::Sv)
+                    .expect("report");
             let files = trygg_report::write(
                 &report,
                 &trygg_report::Output {

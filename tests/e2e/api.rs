@@ -1058,11 +1058,16 @@ pub(crate) fn serve(
 }
 
 pub(crate) fn http_get(url: &str, path: &str) -> String {
+    http_request(url, "GET", path)
+}
+
+/// `METHOD path` with no body on a running server: the whole answer as text.
+pub(crate) fn http_request(url: &str, method: &str, path: &str) -> String {
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .expect("send");
     let mut out = String::new();

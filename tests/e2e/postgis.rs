@@ -243,15 +243,37 @@ fn migrations_are_versioned_idempotent_and_make_the_postgis_schema() {
         return;
     };
     let first = ok(&["migrate", "--store", &db.url]);
-    assert!(first.contains("applied migration 1"), "{first}");
+    assert!(first.contains("applied migration 1, 2"), "{first}");
     let again = ok(&["migrate", "--store", &db.url]);
     assert!(again.contains("up to date"), "{again}");
     let mut c = db.client();
-    let applied: i64 = c
-        .query_one("SELECT count(*) FROM trygg_migrations", &[])
-        .expect("migrations")
-        .get(0);
-    assert_eq!(applied, 1);
+    let applied = |c: &mut postgres::Client| -> i64 {
+        c.query_one("SELECT count(*) FROM trygg_migrations", &[])
+            .expect("migrations")
+            .get(0)
+    };
+    assert_eq!(applied(&mut c), 2);
+    // A database of the first release (schema 1) is brought up to date by
+    // the migration it lacks, and a server refuses it until then.
+    c.batch_execute(
+        "DROP TABLE report_schedule, report_files, reports;
+         DELETE FROM trygg_migrations WHERE version = 2",
+    )
+    .expect("back to schema 1");
+    let refused = run(&["query", "counts", "--store", &db.url, "--period", "2024"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("run `trygg migrate"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let upgraded = ok(&["migrate", "--store", &db.url]);
+    assert!(
+        upgraded.contains("applied migration 2 (schema version 2)"),
+        "{upgraded}"
+    );
+    assert_eq!(applied(&mut c), 2);
+    assert_eq!(db.count("reports"), 0);
     // Every table and column of the GeoPackage store, none missing or extra.
     for t in TABLES {
         let cols: Vec<String> = c
@@ -342,8 +364,30 @@ fn a_store_moves_into_postgres_and_back_losing_nothing() {
         assert!(!rows.is_empty(), "the rich store has {table} rows");
     }
 
+    // Two weekly reports kept beside the store, as a server over it keeps them.
+    use trygg_store::ReportShelf;
+    let mut reports = trygg_store::ReportDir::beside(&store);
+    let report = |week: &str| -> Vec<(String, Vec<u8>)> {
+        vec![
+            (
+                "index.json".to_owned(),
+                format!("{{\"week\":\"{week}\"}}").into_bytes(),
+            ),
+            (
+                "map.png".to_owned(),
+                vec![0x89, b'P', b'N', b'G', 0, 255, 10],
+            ),
+        ]
+    };
+    for week in ["2024-W20", "2024-W21"] {
+        reports.put_report(week, &report(week)).expect("report");
+    }
+    reports.record_since("2024-W20").expect("since");
+
     let printed = ok(&["copy", "--from", s(&store), "--to", &db.url]);
     assert!(printed.starts_with("copied: "), "{printed}");
+    assert!(printed.contains("reports 2"), "{printed}");
+    assert_eq!((db.count("reports"), db.count("report_files")), (2, 4));
     for (table, rows) in &before {
         let want = rows.len() as i64 + i64::from(*table == "trygg_meta");
         let got = db.count(table) + i64::from(*table == "trygg_meta");
@@ -385,10 +429,37 @@ fn a_store_moves_into_postgres_and_back_losing_nothing() {
     c.batch_execute(&format!("DELETE FROM ingest_batches WHERE id = {next}"))
         .expect("delete");
 
-    // And back: the same rows, byte for byte, geometry included.
-    let back = dir.path().join("back.gpkg");
+    // And back: the same rows, byte for byte, geometry included, and the
+    // reports into the folder beside the new file, which must not hold any.
+    let refused = run(&[
+        "copy",
+        "--from",
+        &db.url,
+        "--to",
+        s(&dir.path().join("x.gpkg")),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("holds reports already"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!dir.path().join("x.gpkg").exists());
+    std::fs::create_dir(dir.path().join("back")).expect("mkdir");
+    let back = dir.path().join("back/back.gpkg");
     ok(&["copy", "--from", &db.url, "--to", s(&back)]);
     assert_eq!(rows(&back), before);
+    let mut reports_back = trygg_store::ReportDir::beside(&back);
+    for week in ["2024-W20", "2024-W21"] {
+        assert_eq!(
+            reports_back.report_files(week).expect("files"),
+            report(week)
+        );
+    }
+    assert_eq!(
+        reports_back.recorded_since().expect("since").as_deref(),
+        Some("2024-W20")
+    );
     // The new file is a whole store: its R-tree indexes every event, GDAL reads it.
     let conn = rusqlite::Connection::open(&back).expect("open");
     let (indexed, events): (i64, i64) = conn
@@ -955,10 +1026,32 @@ fn two_replicas_over_one_database_serve_a_new_batch_within_seconds() {
     assert_eq!(total(&base_b).1, expected);
     let (mut a2, base_a2) = crate::api::serve(url, &[], &env);
     assert_eq!(total(&base_a2), total(&base_b));
-    // Answers that need the GeoPackage store's admin tables say so.
+    // The batch list is read from the database, and a revert through one
+    // replica takes the batch back on both.
     let (status, body) = get(&base_b, "/api/v1/admin/batches");
-    assert_eq!(status, 501, "{body}");
-    assert_eq!(body["error"]["code"], "not_on_postgres", "{body}");
+    assert_eq!(status, 200, "{body}");
+    let listed = body["batches"].as_array().expect("batches");
+    let new = listed.last().expect("the new batch");
+    assert_eq!(new["accepted"], 400);
+    let revert = crate::api::http_request(
+        &base_b,
+        "POST",
+        &format!("/api/v1/admin/batches/{}/revert", new["id"]),
+    );
+    assert!(
+        revert.starts_with("HTTP/1.1 200") && revert.contains("\"reverted_events\":400"),
+        "{revert}"
+    );
+    let reverted_at = std::time::Instant::now();
+    for base in [&base_a2, &base_b] {
+        while total(base).1 != before {
+            assert!(
+                reverted_at.elapsed() < std::time::Duration::from_secs(5),
+                "{base} does not show the revert after 5 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     for child in [&mut a2, &mut b] {
         child.kill().expect("kill");
         child.wait().expect("wait");
@@ -1053,6 +1146,237 @@ fn one_replica_polls_the_police_feed_and_another_takes_over_when_it_dies() {
         .expect("batches")
         .get(0);
     assert_eq!(batches, 1, "one batch brought the snapshot's events");
+}
+
+#[test]
+fn the_schedule_over_postgres_keeps_its_reports_in_the_database() {
+    let Some(db) = TestDb::new("schedule") else {
+        return;
+    };
+    ok(&["copy", "--from", s(crate::report::store()), "--to", &db.url]);
+    let url = db.url.clone();
+    let shelf = move || -> Box<dyn trygg_store::ReportShelf> {
+        Box::new(trygg_pg::PgStore::open(&url).expect("open"))
+    };
+    crate::report::schedule_catches_up_and_remakes(Path::new(&db.url), &shelf, None);
+    // Every week once, with its files and index, and the first week recorded.
+    assert_eq!(db.count("reports"), 6);
+    assert_eq!(
+        db.count("report_files"),
+        6 * 6,
+        "five files and the index a week"
+    );
+    let since: String = db
+        .client()
+        .query_one("SELECT since FROM report_schedule", &[])
+        .expect("since")
+        .get(0);
+    assert_eq!(since, "2024-W20");
+}
+
+#[test]
+fn replicas_make_the_weekly_report_once_and_serve_it_from_the_database() {
+    use std::time::{Duration, Instant};
+    let Some(db) = TestDb::new("reportlead") else {
+        return;
+    };
+    let (dir, _) = demo_in_database(&db.url);
+    let env = [
+        ("TRYGG_REFRESH_INTERVAL_S", "1"),
+        ("TRYGG_ANONYMOUS_ROLE", "admin"),
+    ];
+    // The last complete week's report, without its PDF (no Chromium needed).
+    let config = write(
+        dir.path(),
+        "trygg.toml",
+        "[reports]\nweekly = \"mon 06:00\"\npdf = false\n",
+    );
+    let url = Path::new(&db.url);
+    let args = ["--config", s(&config)];
+    let (mut a, base_a) = crate::api::serve(url, &args, &env);
+    let (mut b, base_b) = crate::api::serve(url, &args, &env);
+    let start = Instant::now();
+    while db.count("reports") == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no report made within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Let the other replica check too: it must not make the week again.
+    std::thread::sleep(Duration::from_secs(3));
+    let kept: Vec<(String, String)> = db
+        .client()
+        .query("SELECT week, kept_at FROM reports", &[])
+        .expect("reports")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(kept.len(), 1, "the last week's report, made once: {kept:?}");
+    let week = &kept[0].0;
+    // Both replicas list it and serve the same file, from the database.
+    let mut bodies = Vec::new();
+    for base in [&base_a, &base_b] {
+        let (status, list) = get(base, "/api/v1/reports");
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["reports"][0]["week"], week.as_str(), "{list}");
+        let files: Vec<&str> = list["reports"][0]["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .filter_map(|f| f["name"].as_str())
+            .collect();
+        assert!(
+            files.contains(&"report.html") && files.contains(&"map.png"),
+            "{files:?}"
+        );
+        let (status, json) = get(base, &format!("/api/v1/reports/{week}/report.json"));
+        assert_eq!(status, 200);
+        assert_eq!(json["numbers"]["week"], week.as_str());
+        bodies.push(json);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    let png: Vec<u8> = db
+        .client()
+        .query_one(
+            "SELECT bytes FROM report_files WHERE week = $1 AND name = 'map.png'",
+            &[week],
+        )
+        .expect("map")
+        .get(0);
+    assert!(png.starts_with(b"\x89PNG"), "the map is a PNG");
+    // The feed's log and the audit log are read from the database too.
+    for path in ["/api/v1/admin/police", "/api/v1/admin/audit"] {
+        let (status, body) = get(&base_b, path);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    for child in [&mut a, &mut b] {
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+}
+
+#[test]
+fn the_cli_reads_and_polls_a_database_as_it_does_a_file() {
+    use crate::feed::{sample, serve as feed_server, snapshot, Reply};
+    use std::sync::{Arc, Mutex};
+    let Some(db) = TestDb::new("cli") else {
+        return;
+    };
+    let (dir, gpkg) = demo_in_database(&db.url);
+    let file = s(&gpkg);
+    // Exports are byte for byte those of the file the database was copied from.
+    for format in ["csv", "geojson"] {
+        for extra in [
+            &[][..],
+            &[
+                "--source",
+                "fires",
+                "--from",
+                "2024-03-01",
+                "--to",
+                "2024-05-31",
+            ],
+        ] {
+            let export = |store: &str| {
+                let mut args = vec!["export", "--store", store, "--format", format];
+                args.extend(extra);
+                ok(&args)
+            };
+            let (from_file, from_db) = (export(file), export(&db.url));
+            assert!(
+                from_file.len() > 1000,
+                "{format} {extra:?}: {} bytes",
+                from_file.len()
+            );
+            assert!(
+                from_file == from_db,
+                "{format} {extra:?}: the exports differ"
+            );
+        }
+    }
+    // An area layer loads into either (a Shapefile in EPSG:3011), and a layer
+    // of the name is refused unless replaced.
+    let shp = crate::support::data("stockholm/shapefile-sweref99-1800/stadsdelar.shp");
+    for store in [file, db.url.as_str()] {
+        let load = |extra: &[&str]| {
+            let mut args = vec!["areas", "load", "--store", store, "--layer", "shp"];
+            args.extend(extra);
+            args.extend(["--valid-from", "2021-04-13", s(&shp)]);
+            run(&args)
+        };
+        let first = load(&[]);
+        assert!(
+            String::from_utf8_lossy(&first.stdout).contains("loaded 117 areas"),
+            "{store}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let again = load(&[]);
+        assert_eq!(again.status.code(), Some(2), "{store}");
+        assert!(String::from_utf8_lossy(&again.stderr).contains("--replace"));
+        assert!(load(&["--replace"]).status.success(), "{store}");
+    }
+    let by_shp = |store: &str| {
+        ok(&[
+            "query", "counts", "--store", store, "--period", "2024", "--layer", "shp", "--format",
+            "csv",
+        ])
+    };
+    assert_eq!(by_shp(file), by_shp(&db.url));
+    assert!(by_shp(file).lines().count() > 100, "{}", by_shp(file));
+    // The layers, the batches and the summary read the same.
+    assert_eq!(
+        ok(&["areas", "list", "--store", file]),
+        ok(&["areas", "list", "--store", &db.url])
+    );
+    assert_eq!(
+        ok(&["batches", "list", "--json", "--store", file]),
+        ok(&["batches", "list", "--json", "--store", &db.url])
+    );
+    let info = |store: &str| -> String {
+        ok(&["info", "--store", store])
+            .lines()
+            .skip(1) // the store's name
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(info(file), info(&db.url));
+    assert!(
+        info(file).contains("area layer stadsdel (117 areas)"),
+        "{}",
+        info(file)
+    );
+    // One poll of the feed from the CLI lands in the database and is logged there.
+    let events = sample();
+    let feed = feed_server(Arc::new(Mutex::new(
+        [Reply::Json(snapshot(&events, 0..100))].into(),
+    )));
+    let before = db.count("events");
+    let polled: Json =
+        serde_json::from_str(&ok(&["police", "poll", "--store", &db.url, "--url", &feed]))
+            .expect("JSON");
+    assert_eq!(polled["ok"], true, "{polled}");
+    let new = polled["new_events"].as_i64().expect("new events");
+    assert!(new > 0, "{polled}");
+    assert_eq!(db.count("events"), before + new);
+    assert_eq!(db.count("police_polls"), 1);
+    let batches: Json =
+        serde_json::from_str(&ok(&["batches", "list", "--json", "--store", &db.url]))
+            .expect("JSON");
+    let polled_batch = batches.as_array().expect("batches").last().expect("one");
+    assert_eq!(polled_batch["source"], "police-events");
+    // ... and is taken back from the CLI.
+    let id = polled_batch["id"].to_string();
+    let reverted = ok(&["batches", "revert", "--store", &db.url, &id, "--by", "test"]);
+    assert!(
+        reverted.contains(&format!("reverted batch {id}: {new} events")),
+        "{reverted}"
+    );
+    assert_eq!(db.count("events"), before);
+    let again = run(&["batches", "revert", "--store", &db.url, &id]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already reverted"));
+    drop(dir);
 }
 
 #[test]

@@ -43,12 +43,18 @@ pub(crate) fn store() -> &'static Path {
 
 /// Runs the report of `week` into a new folder.
 fn report(week: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
+    report_of(store(), week, extra)
+}
+
+/// Runs the report of `week` over the store at `store` (a file or a
+/// database URL) into a new folder.
+fn report_of(store: &Path, week: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
     let out = tempfile::tempdir().expect("tempdir");
     let mut args = vec![
         "report",
         "weekly",
         "--store",
-        store().to_str().expect("path"),
+        store.to_str().expect("path"),
         "--week",
         week,
         "--out",
@@ -360,15 +366,30 @@ fn the_same_store_and_week_give_the_same_json_and_csv_bytes() {
 
 #[test]
 fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
-    use chrono::{TimeZone, Utc};
-    use trygg_report::schedule::{Made, Scheduler};
-
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store.gpkg");
     std::fs::copy(store(), &path).expect("copy");
     let reports = dir.path().join("reports");
+    let shelf = || -> Box<dyn trygg_store::ReportShelf> {
+        Box::new(trygg_store::ReportDir(reports.clone()))
+    };
+    schedule_catches_up_and_remakes(&path, &shelf, Some(reports.clone()));
+    assert!(!reports.join(".making-2024-W23").exists() && !reports.join(".old-2024-W23").exists());
+}
+
+/// The scheduled report over the store at `path` (a copy of the demo store: a
+/// file, or a database URL) keeping its reports on `shelf()`: missed weeks are
+/// caught up, nothing is made twice, a week whose events changed is made
+/// again, and the API lists the reports and serves their files.
+pub(crate) fn schedule_catches_up_and_remakes(
+    path: &Path,
+    shelf: &dyn Fn() -> Box<dyn trygg_store::ReportShelf>,
+    reports_dir: Option<PathBuf>,
+) {
+    use chrono::{TimeZone, Utc};
+    use trygg_report::schedule::{Made, Scheduler};
+
     let scheduler = Scheduler {
-        dir: reports.clone(),
         schedule: "mon 06:00".parse().expect("schedule"),
         lang: trygg_query::charts::Lang::Sv,
         layer: None,
@@ -377,10 +398,19 @@ fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
         regenerate_weeks: 4,
         since: Some("2024-W20".into()),
     };
+    let location = trygg_query::Location::of(path);
     let tick = |at: chrono::DateTime<Utc>| {
-        let store = trygg_store::Store::open(&path).expect("open");
-        let snap = trygg_query::Snapshot::load(&store).expect("snapshot");
-        scheduler.tick(&store, &snap, at).expect("tick")
+        let mut store = trygg_query::StoreConn::open(&location).expect("open");
+        let snap = trygg_query::Snapshot::open(path).expect("snapshot");
+        scheduler
+            .tick(store.sql(), &mut *shelf(), &snap, at)
+            .expect("tick")
+    };
+    let kept = |week: &str, name: &str| -> Vec<u8> {
+        shelf()
+            .report_file(week, name)
+            .expect("read")
+            .unwrap_or_else(|| panic!("{week}/{name} is kept"))
     };
     let new = |weeks: &[&str]| {
         weeks
@@ -404,7 +434,8 @@ fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
     // The server was down three weeks: every missed week is made, oldest first.
     let later = monday + chrono::Duration::weeks(3);
     assert_eq!(tick(later), new(&["2024-W23", "2024-W24", "2024-W25"]));
-    let listed: Vec<String> = Scheduler::list(&reports)
+    let listed: Vec<String> = Scheduler::list(&mut *shelf())
+        .expect("list")
         .into_iter()
         .map(|r| r.week)
         .collect();
@@ -413,26 +444,23 @@ fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
         ["2024-W25", "2024-W24", "2024-W23", "2024-W22", "2024-W21", "2024-W20"]
     );
 
+    // The CLI's report of week 23 before anything changes.
+    let (_fresh, before) = report_of(path, "2024-W23", &["--no-pdf"]);
     // A late event of week 23 arrives: that week is made again, and only that one.
-    let late = dir.path().join("late.csv");
+    let late_dir = tempfile::tempdir().expect("tempdir");
+    let late = late_dir.path().join("late.csv");
     std::fs::write(
         &late,
         "anmalan_id,brottskod,brottskategori,fran_datum,fran_tid,till_datum,till_tid,anmald_datum,precision,omrade,x,y\n\
          late-1,9301,Misshandel,2024-06-05,21:30,,,2024-06-20,exact,Södermalm,674032,6580821\n",
     )
     .expect("write");
-    let (code, landed) = crate::support::ingest_json(&path, "crimes", &[], &[&late]);
+    let (code, landed) = crate::support::ingest_json(path, "crimes", &[], &[&late]);
     assert_eq!(code, 0, "{landed}");
     assert_eq!(tick(later), vec![Made::Regenerated("2024-W23".into())]);
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(reports.join("2024-W23/index.json")).expect("index"))
-            .expect("JSON");
+    let index: Value = serde_json::from_slice(&kept("2024-W23", "index.json")).expect("JSON");
     assert_eq!(index["revision"], 1);
-    let total = |week: &str| -> u64 {
-        let r: Value = serde_json::from_slice(
-            &std::fs::read(reports.join(week).join("report.json")).expect("json"),
-        )
-        .expect("JSON");
+    let municipality = |r: &Value| -> u64 {
         r["numbers"]["areas"]["rows"]
             .as_array()
             .expect("rows")
@@ -441,40 +469,31 @@ fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
             .and_then(|r| r["count"].as_u64())
             .expect("count")
     };
-    let (fresh, _) = report("2024-W23", &["--no-pdf"]);
-    let before: Value =
-        serde_json::from_slice(&std::fs::read(fresh.path().join("report.json")).expect("json"))
-            .expect("JSON");
-    let before = before["numbers"]["areas"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .find(|r| r["area_code"] == "municipality" && r["category"].is_null())
-        .and_then(|r| r["count"].as_u64())
-        .expect("count");
+    let remade: Value = serde_json::from_slice(&kept("2024-W23", "report.json")).expect("JSON");
     assert_eq!(
-        total("2024-W23"),
-        before + 1,
+        municipality(&remade),
+        municipality(&before) + 1,
         "the remade report holds the late event"
     );
-    assert!(!reports.join(".making-2024-W23").exists() && !reports.join(".old-2024-W23").exists());
 
     // The API lists them and serves their files.
     let config = trygg_server::config::Config {
-        store: Some(path.clone()),
+        store: Some(path.to_owned()),
         reports: trygg_server::config::ReportsConfig {
             weekly: Some("mon 06:00".into()),
-            dir: Some(reports.clone()),
+            dir: reports_dir,
             ..trygg_server::config::ReportsConfig::default()
         },
         ..trygg_server::config::Config::default()
     };
-    let state = trygg_server::AppState::open(&path, config).expect("state");
+    let state = trygg_server::AppState::open(path, config).expect("state");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let get = |uri: String| {
         let app = trygg_server::router(state.clone());
         async move { crate::api::call(app, "GET", &uri, None, axum::body::Body::empty(), &[]).await }
     };
+    // (Read before the runtime runs: the database client runs one of its own.)
+    let kept_json = kept("2024-W23", "report.json");
     rt.block_on(async {
         let list = get("/api/v1/reports".into()).await.json();
         let weeks: Vec<&str> = list["reports"]
@@ -497,10 +516,7 @@ fn the_schedule_catches_up_missed_weeks_and_remakes_a_changed_one() {
             .to_owned();
         let file = get(href).await;
         assert_eq!(file.status, 200);
-        assert_eq!(
-            file.body,
-            std::fs::read(reports.join("2024-W23/report.json")).expect("json")
-        );
+        assert_eq!(file.body, kept_json);
         let html = get("/api/v1/reports/2024-W23/report.html".into()).await;
         assert_eq!(html.headers["content-type"], "text/html; charset=utf-8");
         for bad in [

@@ -70,15 +70,17 @@ fn gdal_reads_the_index_of(store: &std::path::Path) {
     // test) are exactly the events inside the box.
     let (x0, y0, x1, y1) = (673_000.0, 6_578_000.0, 676_000.0, 6_581_000.0);
     let mut inside = 0u64;
-    trygg_store::Store::open(store)
-        .expect("open")
-        .for_each_event(&trygg_store::EventFilter::default(), |e| {
+    trygg_store::for_each_event(
+        &mut trygg_store::Store::open(store).expect("open"),
+        &trygg_store::EventFilter::default(),
+        |e| {
             if (x0..=x1).contains(&e.x) && (y0..=y1).contains(&e.y) {
                 inside += 1;
             }
             Ok::<(), trygg_store::StoreError>(())
-        })
-        .expect("events");
+        },
+    )
+    .expect("events");
     assert!(inside > 100, "{inside}");
     // (GDAL's feature count would read only the index, whose boxes are f32
     // rounded outwards by up to half a metre at these northings; reading the

@@ -16,7 +16,9 @@ pub mod output;
 pub use output::{OutputError, OutputFile};
 
 use trygg_crs::{CrsError, Transformer};
-use trygg_store::{meta, EventFilter, Store, StoreError, StoredEvent};
+use trygg_store::{
+    for_each_event, meta, meta_value, EventFilter, SqlRead, StoreError, StoredEvent,
+};
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,13 +90,13 @@ pub const SYNTHETIC_LABEL: &str = "SYNTHETIC DEMO DATA";
 
 /// Writes the matching events to `out`; returns how many were written.
 pub fn export(
-    store: &Store,
+    store: &mut dyn SqlRead,
     filter: &EventFilter,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     let to_wgs84 = Transformer::store_to_wgs84()?;
-    let synthetic = store.meta(meta::SYNTHETIC)?.as_deref() == Some("true");
+    let synthetic = meta_value(store, meta::SYNTHETIC)?.as_deref() == Some("true");
     let mut count = 0u64;
     match format {
         Format::Csv => {
@@ -107,7 +109,7 @@ pub fn export(
             };
             w.write_record(CSV_COLUMNS.iter().chain(column))
                 .map_err(std::io::Error::from)?;
-            store.for_each_event(filter, |e| -> Result<(), ExportError> {
+            for_each_event(store, filter, |e| -> Result<(), ExportError> {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
                 let values = fields(&e, lon, lat);
                 let row = values
@@ -123,9 +125,8 @@ pub fn export(
         Format::GeoJson => {
             let mut head = serde_json::json!({"type": "FeatureCollection"});
             if synthetic {
-                let notice = store
-                    .meta(meta::NOTICE)?
-                    .unwrap_or_else(|| SYNTHETIC_LABEL.to_owned());
+                let notice =
+                    meta_value(store, meta::NOTICE)?.unwrap_or_else(|| SYNTHETIC_LABEL.to_owned());
                 head["synthetic"] = serde_json::Value::Bool(true);
                 head["notice"] = serde_json::Value::String(notice);
             }
@@ -133,7 +134,7 @@ pub fn export(
             let head = head.to_string();
             out.write_all(&head.as_bytes()[..head.len() - 1])?;
             out.write_all(b",\"features\":[\n")?;
-            store.for_each_event(filter, |e| -> Result<(), ExportError> {
+            for_each_event(store, filter, |e| -> Result<(), ExportError> {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
                 let mut properties = serde_json::Map::new();
                 for (key, value) in CSV_COLUMNS.iter().zip(fields(&e, lon, lat)) {

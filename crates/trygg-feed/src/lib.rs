@@ -154,7 +154,7 @@ pub fn poll(
             return Ok(record);
         }
     }
-    if let Some((_, previous)) = store.last_snapshot_of(&cfg.url)? {
+    if let Some((_, previous)) = trygg_store::last_snapshot(store, &cfg.url)? {
         let previous: BTreeSet<&String> = previous.iter().collect();
         let overlap = snapshot
             .ids

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use trygg_crs::Crs;
-use trygg_store::{AreaLayer, NewStore, Store, StoreError, StoredArea};
+use trygg_store::{AreaLayer, IngestStore, NewStore, Store, StoreError, StoredArea};
 
 use crate::areas::{read_area_file, stockholm_default, AreaError, AreaFeature, ReadOptions};
 use crate::locate::MUNICIPALITY_KEY;
@@ -91,7 +91,7 @@ pub fn load_stockholm(store: &mut Store) -> Result<(), SetupError> {
 
 /// Reads a polygon file and stores it as an area layer; returns the number of areas.
 pub fn load_area_layer(
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     file: &Path,
     load: &AreaLoad,
 ) -> Result<usize, SetupError> {

@@ -1,7 +1,7 @@
 //! The police feed's poll log in PostgreSQL, and who leads scheduled work
 //! among the replicas sharing a database.
 
-use trygg_store::{FeedStore, IngestStore, PollRecord, StoreError};
+use trygg_store::{FeedStore, IngestStore, Lead, PollRecord, StoreError};
 
 use crate::ingest::db;
 use crate::PgStore;
@@ -9,11 +9,32 @@ use crate::PgStore;
 /// The advisory lock of a scheduled job: `trygg` in its high bytes, then the
 /// job's name folded in (FNV-1a), so jobs never share a lock with each other
 /// or with the batch and migration locks.
-fn job_lock(job: &str) -> i64 {
+pub(crate) fn job_lock(job: &str) -> i64 {
     let folded = job.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     i64::from_be_bytes(*b"trygg\0\0\0") | i64::try_from(folded & 0xff_ffff).unwrap_or(0)
+}
+
+impl Lead for PgStore {
+    fn lead(&mut self, job: &str) -> Result<bool, StoreError> {
+        // A session lock: once taken it stays with this connection (taking it
+        // again only counts it up, so it is asked for once) until the process
+        // or its connection ends.
+        if self.led.contains(job) {
+            return Ok(true);
+        }
+        let url = self.url.clone();
+        let got: bool = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&job_lock(job)])
+            .map_err(db(&url))?
+            .get(0);
+        if got {
+            self.led.insert(job.to_owned());
+        }
+        Ok(got)
+    }
 }
 
 impl FeedStore for PgStore {
@@ -45,43 +66,6 @@ impl FeedStore for PgStore {
             )
             .map_err(db(&url))?;
         Ok(row.get(0))
-    }
-
-    fn last_snapshot_of(&mut self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError> {
-        let shown = self.url.clone();
-        let row = self
-            .client
-            .query_opt(
-                "SELECT at, ids FROM police_polls WHERE url = $1 AND ok ORDER BY id DESC LIMIT 1",
-                &[&url],
-            )
-            .map_err(db(&shown))?;
-        Ok(row.map(|r| {
-            let ids: Option<String> = r.get(1);
-            let ids = ids
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default();
-            (r.get(0), ids)
-        }))
-    }
-
-    fn lead(&mut self, job: &str) -> Result<bool, StoreError> {
-        // A session lock: once taken it stays with this connection (taking it
-        // again only counts it up, so it is asked for once) until the process
-        // or its connection ends.
-        if self.led.contains(job) {
-            return Ok(true);
-        }
-        let url = self.url.clone();
-        let got: bool = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&job_lock(job)])
-            .map_err(db(&url))?
-            .get(0);
-        if got {
-            self.led.insert(job.to_owned());
-        }
-        Ok(got)
     }
 
     fn as_ingest(&mut self) -> &mut dyn IngestStore {

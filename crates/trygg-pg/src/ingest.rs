@@ -13,8 +13,8 @@ use postgres::Transaction;
 use trygg_model::{Event, Extent, Rejection};
 use trygg_store::tables::{Cell, Table};
 use trygg_store::{
-    geom, meta, now_rfc3339, stored_time, BatchInfo, Content, EventBatch, FileOutcome, IngestStore,
-    Insert, StoreError, StoredArea,
+    geom, meta, now_rfc3339, stored_time, AreaLayer, BatchInfo, Content, EventBatch, FileOutcome,
+    IngestStore, Insert, StoreError, StoredArea,
 };
 
 use crate::{encode_row, PgError, PgStore};
@@ -504,6 +504,89 @@ impl IngestStore for PgStore {
 
     fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.meta(key).map_err(PgError::into_store)
+    }
+
+    fn put_area_layer(
+        &mut self,
+        layer: &AreaLayer,
+        areas: &[StoredArea],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let db = db(&url);
+        let mut tx = self.client.transaction().map_err(db)?;
+        let exists = tx
+            .query_opt("SELECT 1 FROM area_layers WHERE name = $1", &[&layer.name])
+            .map_err(db)?
+            .is_some();
+        if exists && !replace {
+            return Err(StoreError::LayerExists(layer.name.clone()));
+        }
+        tx.execute("DELETE FROM areas WHERE layer = $1", &[&layer.name])
+            .map_err(db)?;
+        tx.execute("DELETE FROM area_layers WHERE name = $1", &[&layer.name])
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO area_layers (name, valid_from, valid_to, source_file, loaded_at, feature_count)
+             VALUES ($1, $2::text::date, $3::text::date, $4, $5, $6)",
+            &[
+                &layer.name,
+                &layer.valid_from.map(|d| d.to_string()),
+                &layer.valid_to.map(|d| d.to_string()),
+                &layer.source_file,
+                &now_rfc3339(),
+                &i64::try_from(areas.len()).unwrap_or(i64::MAX),
+            ],
+        )
+        .map_err(db)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO areas (geom, layer, code, name, properties)
+                 VALUES (ST_GeomFromWKB($1, 3006), $2, $3, $4, $5::text::json)",
+            )
+            .map_err(db)?;
+        let mut wkb = Vec::new();
+        for area in areas {
+            wkb.clear();
+            geom::wkb_multipolygon(&mut wkb, &area.geometry);
+            tx.execute(
+                &insert,
+                &[&wkb, &layer.name, &area.code, &area.name, &area.properties],
+            )
+            .map_err(db)?;
+        }
+        bump_data_version(&mut tx, false).map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {
+        let url = self.url.clone();
+        let db = db(&url);
+        let mut tx = self.client.transaction().map_err(db)?;
+        // Not beside an ingest: batches take the same lock.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BATCH_LOCK])
+            .map_err(db)?;
+        let state = tx
+            .query_opt(
+                "SELECT finished_at, reverted_at FROM ingest_batches WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .map_err(db)?
+            .map(|r| (r.get(0), r.get(1)));
+        trygg_store::revertible(id, state)?;
+        let mut changed = [0u64; 5];
+        for (n, q) in changed.iter_mut().zip(trygg_store::revert_statements("$1")) {
+            *n = tx.execute(q.as_str(), &[&id]).map_err(db)?;
+        }
+        let removed = trygg_store::reverted_events(&changed);
+        tx.execute(
+            "UPDATE ingest_batches SET reverted_at = $1, reverted_by = $2, reverted_events = $3 WHERE id = $4",
+            &[&now_rfc3339(), &by, &i64::try_from(removed).unwrap_or(i64::MAX), &id],
+        )
+        .map_err(db)?;
+        bump_data_version(&mut tx, true).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(removed)
     }
 
     fn open_batch<'a>(

@@ -11,6 +11,7 @@ mod feed;
 mod grouped;
 mod ingest;
 mod read;
+mod reports;
 pub mod schema;
 
 pub use read::PgState;
@@ -170,6 +171,12 @@ impl PgStore {
         }
     }
 
+    /// Whether the connection is lost (the database restarted or went away):
+    /// open the store again.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// The database, as shown in messages (no password).
     pub fn url(&self) -> &str {
         &self.url
@@ -296,9 +303,14 @@ impl PgStore {
     }
 
     /// Copies every Trygg table of `store` into this (migrated, empty) database
-    /// with `COPY`, in one transaction read from one state of the store: either
-    /// all of it arrives or nothing does.
-    pub fn import(&mut self, store: &Store) -> Result<Copied, PgError> {
+    /// with `COPY`, and the weekly reports of `reports` (the folder beside the
+    /// store) into the database's, in one transaction read from one state of
+    /// the store: either all of it arrives or nothing does.
+    pub fn import(
+        &mut self,
+        store: &Store,
+        reports: &mut dyn trygg_store::ReportShelf,
+    ) -> Result<Copied, PgError> {
         let url = self.url.clone();
         let db = on_db(&url);
         let mut tx = self.client.transaction().map_err(db)?;
@@ -349,6 +361,8 @@ impl PgStore {
             )
             .map_err(db)?;
         }
+        let weeks = reports::import_reports(&mut tx, &url, reports)?;
+        copied.push(("reports", weeks));
         tx.commit().map_err(db)?;
         Ok(Copied { tables: copied })
     }

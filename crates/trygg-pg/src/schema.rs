@@ -21,10 +21,11 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "Trygg's tables, PostGIS geometry in EPSG:3006, spatial and time indexes",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "Trygg's tables, PostGIS geometry in EPSG:3006, spatial and time indexes",
+        sql: r#"
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE TABLE trygg_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE ingest_batches (
@@ -103,7 +104,20 @@ CREATE TABLE police_polls (
   batch_id bigint REFERENCES ingest_batches(id), overlap bigint,
   gap boolean NOT NULL DEFAULT false, ids text);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "the scheduled weekly reports and their files, kept in the database",
+        sql: r#"
+CREATE TABLE reports (week text PRIMARY KEY, kept_at text NOT NULL);
+CREATE TABLE report_files (
+  week text NOT NULL REFERENCES reports(week) ON DELETE CASCADE, name text NOT NULL,
+  bytes bytea NOT NULL, PRIMARY KEY (week, name));
+CREATE TABLE report_schedule (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one), since text NOT NULL);
+"#,
+    },
+];
 
 /// The table of applied migrations (made by the first `migrate`).
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS trygg_migrations (

@@ -186,24 +186,83 @@ impl SurveyRows {
     }
 }
 
-/// The store's own grouped counts (`grouped_counts` of either backend).
+/// A connection to the store of either backend, for what is read from the
+/// store itself rather than the snapshot: grouped counts, provenance, the
+/// feed's polls.
 #[derive(Debug)]
-pub enum GroupedCounter {
+pub enum StoreConn {
     /// A GeoPackage store.
     File(Store),
     /// A PostgreSQL database.
     Postgres(Box<trygg_pg::PgStore>),
 }
 
-impl GroupedCounter {
+impl StoreConn {
+    /// Opens the store at `location`.
+    pub fn open(location: &Location) -> Result<StoreConn, QueryError> {
+        Ok(match location {
+            Location::File(path) => StoreConn::File(Store::open(path)?),
+            Location::Postgres(url) => {
+                StoreConn::Postgres(Box::new(trygg_pg::PgStore::open(url).map_err(pg_error)?))
+            }
+        })
+    }
+
     /// The grouped counts of `q`.
     pub fn grouped_counts(
         &mut self,
         q: &trygg_store::GroupedQuery,
     ) -> Result<Vec<trygg_store::GroupedCount>, trygg_store::StoreError> {
         match self {
-            GroupedCounter::File(store) => store.grouped_counts(q),
-            GroupedCounter::Postgres(pg) => pg.grouped_counts(q).map_err(Into::into),
+            StoreConn::File(store) => store.grouped_counts(q),
+            StoreConn::Postgres(pg) => pg.grouped_counts(q).map_err(Into::into),
+        }
+    }
+
+    /// The area layers, each with its number of areas.
+    pub fn layers(&mut self) -> Result<Vec<(AreaLayer, usize)>, QueryError> {
+        match self {
+            StoreConn::File(store) => store
+                .area_layers()?
+                .into_iter()
+                .map(|l| Ok((l.clone(), store.areas(&l.name)?.len())))
+                .collect(),
+            StoreConn::Postgres(pg) => Ok(pg
+                .state_without_events(trygg_analytics::areas::MUNICIPALITY_LAYER)
+                .map_err(pg_error)?
+                .layers
+                .into_iter()
+                .map(|(layer, areas)| (layer, areas.len()))
+                .collect()),
+        }
+    }
+
+    /// How many events the store holds, and their extent (EPSG:3006).
+    pub fn events_summary(
+        &mut self,
+    ) -> Result<(u64, Option<trygg_model::Extent>), trygg_store::StoreError> {
+        use trygg_store::tables::{Cell, Kind};
+        let db = self.sql();
+        let count = db.read("SELECT count(*) FROM events", &[], &[Kind::Int])?;
+        let sql = format!("SELECT value FROM trygg_meta WHERE key = {}", db.mark(1));
+        let extent = db.read(
+            &sql,
+            &[Cell::Text(trygg_store::meta::EXTENT.into())],
+            &[Kind::Text],
+        )?;
+        Ok((
+            count.first().map_or(0, |r| r[0].count()),
+            extent
+                .first()
+                .and_then(|r| trygg_store::meta::parse_extent(&r[0].text())),
+        ))
+    }
+
+    /// The store's read-only SQL.
+    pub fn sql(&mut self) -> &mut dyn trygg_store::SqlRead {
+        match self {
+            StoreConn::File(store) => store,
+            StoreConn::Postgres(pg) => &mut **pg,
         }
     }
 }
@@ -333,11 +392,11 @@ impl Snapshot {
     /// grouped counts: over PostgreSQL without the events (areas, population and
     /// survey only, however many events there are); a GeoPackage file's
     /// snapshot is the usual one.
-    pub fn open_pushed_down(store: &Path) -> Result<(Snapshot, GroupedCounter), QueryError> {
+    pub fn open_pushed_down(store: &Path) -> Result<(Snapshot, StoreConn), QueryError> {
         match Location::of(store) {
             Location::File(path) => {
                 let store = Store::open(&path)?;
-                Ok((Snapshot::load(&store)?, GroupedCounter::File(store)))
+                Ok((Snapshot::load(&store)?, StoreConn::File(store)))
             }
             Location::Postgres(url) => {
                 let mut pg = trygg_pg::PgStore::open(&url).map_err(pg_error)?;
@@ -346,7 +405,7 @@ impl Snapshot {
                     .map_err(pg_error)?;
                 Ok((
                     Snapshot::of_database(state, Location::Postgres(url)),
-                    GroupedCounter::Postgres(Box::new(pg)),
+                    StoreConn::Postgres(Box::new(pg)),
                 ))
             }
         }

@@ -26,7 +26,7 @@ use trygg_query::charts::Lang;
 use trygg_query::encode::Format;
 use trygg_query::jobs::weekly::WeeklyResult;
 use trygg_query::{Job, Options, Policy, QueryError, Role, Snapshot, WeeklyRequest};
-use trygg_store::{Provenance, Store, StoreError};
+use trygg_store::{Provenance, SqlRead, StoreError};
 
 /// What went wrong making a report.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +85,7 @@ pub struct MapData {
 /// Makes the report of `request` from a snapshot of `store` (at the same data
 /// version), suppressed as a viewer would read it under `policy`.
 pub fn build(
-    store: &Store,
+    store: &mut dyn SqlRead,
     snap: &Snapshot,
     request: &WeeklyRequest,
     policy: &Policy,
@@ -99,8 +99,8 @@ pub fn build(
         .parse()
         .map_err(|e| QueryError::invalid("week", format!("{e}")))?;
     let (from, to) = week.utc_bounds();
-    let provenance = store.provenance(from, to)?;
-    let police_feed = store.feed_summary(from, to)?;
+    let provenance = trygg_store::provenance(store, from, to)?;
+    let police_feed = trygg_store::feed_summary(store, from, to)?;
     let summary = text::summary(&numbers, &provenance, &police_feed, lang);
     let geometry = |layer: &str| -> Vec<geo_types::MultiPolygon<f64>> {
         snap.layer(layer, "layer")

@@ -6,12 +6,13 @@
 //! events changed since its report (another batch, a revision, a revert) is
 //! made again. The clock is a parameter, so tests move time by hand.
 //!
-//! Reports live in `DIR/WEEK/` (made in a temporary folder and renamed into
-//! place, so a folder that exists is complete), with `index.json` saying when
-//! and from which data version; `DIR/schedule.json` records the first week
-//! the schedule covers.
+//! Reports are kept on a [`ReportShelf`]: folders `DIR/WEEK/` beside a
+//! GeoPackage store, or the database's `reports` tables over PostgreSQL. A
+//! week's files land whole (with `index.json` saying when and from which data
+//! version) or not at all, and the shelf records the first week the schedule
+//! covers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Stockholm;
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use trygg_analytics::window::Period;
 use trygg_query::charts::Lang;
 use trygg_query::{Policy, Snapshot, WeeklyRequest};
-use trygg_store::{Provenance, Store};
+use trygg_store::{Provenance, ReportShelf, SqlRead, INDEX_FILE};
 
 use crate::{build, write, Output, ReportError};
 
@@ -89,8 +90,6 @@ fn label(monday: NaiveDate) -> String {
 /// The scheduler's settings.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    /// Where reports are kept.
-    pub dir: PathBuf,
     /// When.
     pub schedule: Schedule,
     /// The language.
@@ -103,7 +102,7 @@ pub struct Scheduler {
     pub chromium: Option<PathBuf>,
     /// Make a week again when its events changed, for the weeks this far back.
     pub regenerate_weeks: u32,
-    /// The first week, when `schedule.json` does not say (default: the last
+    /// The first week, when the shelf has none recorded (default: the last
     /// week whose report was due before the first tick).
     pub since: Option<String>,
 }
@@ -131,11 +130,6 @@ pub struct Index {
     pub provenance: Provenance,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ScheduleState {
-    since: String,
-}
-
 /// What a tick did for a week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Made {
@@ -145,41 +139,31 @@ pub enum Made {
     Regenerated(String),
 }
 
+/// The index of `week` on `shelf`, if it has a readable one.
+fn index_of(shelf: &mut dyn ReportShelf, week: &str) -> Result<Option<Index>, ReportError> {
+    Ok(shelf
+        .report_file(week, INDEX_FILE)?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
 impl Scheduler {
     /// The reports kept, newest first.
-    pub fn list(dir: &Path) -> Vec<Index> {
-        let mut out: Vec<Index> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| monday(&e.file_name().to_string_lossy()).is_some())
-            .filter_map(|e| std::fs::read(e.path().join("index.json")).ok())
-            .filter_map(|b| serde_json::from_slice(&b).ok())
-            .collect();
+    pub fn list(shelf: &mut dyn ReportShelf) -> Result<Vec<Index>, ReportError> {
+        let mut out = Vec::new();
+        for week in shelf.report_weeks()? {
+            out.extend(index_of(shelf, &week)?);
+        }
         out.sort_by(|a: &Index, b: &Index| b.week.cmp(&a.week));
-        out
+        Ok(out)
     }
 
-    fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
-        let path = path.to_owned();
-        move |source| ReportError::Write {
-            path: path.clone(),
-            source,
-        }
-    }
-
-    /// The first week covered: from `schedule.json`, else `since`, else the
+    /// The first week covered: recorded on the shelf, else `since`, else the
     /// last week due by `now` (recorded on first use).
-    fn since(&self, now: DateTime<Utc>) -> Result<NaiveDate, ReportError> {
-        let path = self.dir.join("schedule.json");
-        if let Some(state) = std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<ScheduleState>(&b).ok())
-        {
-            if let Some(m) = monday(&state.since) {
-                return Ok(m);
-            }
-        }
+    fn since(
+        &self,
+        shelf: &mut dyn ReportShelf,
+        now: DateTime<Utc>,
+    ) -> Result<NaiveDate, ReportError> {
         let first = match self.since.as_deref().and_then(monday) {
             Some(m) => m,
             None => {
@@ -193,18 +177,17 @@ impl Scheduler {
                 m
             }
         };
-        std::fs::create_dir_all(&self.dir).map_err(self.io(&self.dir))?;
-        let state = ScheduleState {
-            since: label(first),
-        };
-        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| self.io(&path)(e.into()))?;
-        std::fs::write(&path, bytes).map_err(self.io(&path))?;
-        Ok(first)
+        let since = shelf.schedule_since(&label(first))?;
+        Ok(monday(&since).unwrap_or(first))
     }
 
     /// The weeks due by `now`, oldest first.
-    pub fn due_weeks(&self, now: DateTime<Utc>) -> Result<Vec<String>, ReportError> {
-        let mut m = self.since(now)?;
+    pub fn due_weeks(
+        &self,
+        shelf: &mut dyn ReportShelf,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, ReportError> {
+        let mut m = self.since(shelf, now)?;
         let mut out = Vec::new();
         while self.schedule.due(m) <= now {
             out.push(label(m));
@@ -214,48 +197,47 @@ impl Scheduler {
     }
 
     /// Makes what is due by `now` (see the module): first the weeks without a
-    /// report, then the recent weeks whose events changed.
+    /// report, then the recent weeks whose events changed. `store` is read
+    /// for the weeks' provenance, `shelf` keeps the reports.
     pub fn tick(
         &self,
-        store: &Store,
+        store: &mut dyn SqlRead,
+        shelf: &mut dyn ReportShelf,
         snap: &Snapshot,
         now: DateTime<Utc>,
     ) -> Result<Vec<Made>, ReportError> {
-        let due = self.due_weeks(now)?;
+        let due = self.due_weeks(shelf, now)?;
+        let kept = shelf.report_weeks()?;
         let mut made = Vec::new();
-        for week in &due {
-            if !self.dir.join(week).join("index.json").exists() {
-                self.make(store, snap, week, now, None)?;
-                made.push(Made::New(week.clone()));
-            }
+        for week in due.iter().filter(|w| !kept.contains(w)) {
+            self.make(store, shelf, snap, week, now, None)?;
+            made.push(Made::New(week.clone()));
         }
         let recent = due.iter().rev().take(self.regenerate_weeks as usize);
         for week in recent {
             if made.iter().any(|m| *m == Made::New(week.clone())) {
                 continue;
             }
-            let Some(index) = std::fs::read(self.dir.join(week).join("index.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
-            else {
+            let Some(index) = index_of(shelf, week)? else {
                 continue;
             };
             let period: Period = week
                 .parse()
                 .map_err(|e| trygg_query::QueryError::invalid("week", format!("{e}")))?;
             let (from, to) = period.utc_bounds();
-            if store.provenance(from, to)? != index.provenance {
-                self.make(store, snap, week, now, Some(index.revision + 1))?;
+            if trygg_store::provenance(store, from, to)? != index.provenance {
+                self.make(store, shelf, snap, week, now, Some(index.revision + 1))?;
                 made.push(Made::Regenerated(week.clone()));
             }
         }
         Ok(made)
     }
 
-    /// Makes the report of `week` into a temporary folder and renames it into place.
+    /// Makes the report of `week` in a temporary folder and keeps its files.
     fn make(
         &self,
-        store: &Store,
+        store: &mut dyn SqlRead,
+        shelf: &mut dyn ReportShelf,
         snap: &Snapshot,
         week: &str,
         now: DateTime<Utc>,
@@ -267,17 +249,25 @@ impl Scheduler {
             ..WeeklyRequest::default()
         };
         let report = build(store, snap, &request, &self.policy, self.lang)?;
-        let tmp = self.dir.join(format!(".making-{week}"));
-        let _ = std::fs::remove_dir_all(&tmp);
+        let io = |path: PathBuf| move |source| ReportError::Write { path, source };
+        let tmp = tempfile::tempdir().map_err(io(std::env::temp_dir()))?;
         let generated_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let written = write(
             &report,
             &Output {
-                dir: tmp.clone(),
+                dir: tmp.path().to_owned(),
                 generated_at: generated_at.clone(),
                 chromium: self.chromium.clone(),
             },
         )?;
+        let mut files = Vec::with_capacity(written.len() + 1);
+        for path in &written {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, std::fs::read(path).map_err(io(path.clone()))?));
+        }
         let index = Index {
             week: report.numbers.week.clone(),
             from: report.numbers.from.clone(),
@@ -285,25 +275,14 @@ impl Scheduler {
             generated_at,
             data_version: report.numbers.data.version,
             lang: self.lang.as_str().to_owned(),
-            files: written
-                .iter()
-                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect(),
+            files: files.iter().map(|(name, _)| name.clone()).collect(),
             revision: revision.unwrap_or(0),
             provenance: report.provenance.clone(),
         };
-        let index_path = tmp.join("index.json");
-        let bytes =
-            serde_json::to_vec_pretty(&index).map_err(|e| self.io(&index_path)(e.into()))?;
-        std::fs::write(&index_path, bytes).map_err(self.io(&index_path))?;
-        let target = self.dir.join(week);
-        let old = self.dir.join(format!(".old-{week}"));
-        if target.exists() {
-            let _ = std::fs::remove_dir_all(&old);
-            std::fs::rename(&target, &old).map_err(self.io(&target))?;
-        }
-        std::fs::rename(&tmp, &target).map_err(self.io(&target))?;
-        let _ = std::fs::remove_dir_all(&old);
+        let bytes = serde_json::to_vec_pretty(&index)
+            .map_err(|e| io(tmp.path().join(INDEX_FILE))(e.into()))?;
+        files.push((INDEX_FILE.to_owned(), bytes));
+        shelf.put_report(week, &files)?;
         Ok(())
     }
 }

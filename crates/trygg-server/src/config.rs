@@ -218,11 +218,9 @@ impl Config {
     /// Where weekly reports are kept.
     pub fn reports_dir(&self) -> Option<PathBuf> {
         self.reports.dir.clone().or_else(|| {
-            self.store.as_ref().map(|s| {
-                s.parent()
-                    .unwrap_or(std::path::Path::new("."))
-                    .join("reports")
-            })
+            self.store
+                .as_deref()
+                .map(|s| trygg_store::ReportDir::beside(s).0)
         })
     }
 }

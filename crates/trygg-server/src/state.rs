@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use trygg_query::access::Hidden;
 use trygg_query::{LiveSnapshot, Location, QueryError};
-use trygg_store::{AuditEntry, Store};
+use trygg_store::{AuditEntry, ReportDir, ReportShelf, SqlRead, Store};
 
 use crate::auth::Caller;
 use crate::config::Config;
@@ -29,9 +29,11 @@ pub struct AppState {
     pub hidden: Arc<Hidden>,
     /// When the snapshot in force was loaded.
     loaded_at: Arc<Mutex<Instant>>,
-    /// The store, for the audit log and admin reads (SQLite is not `Sync`);
-    /// `None` over PostgreSQL, whose admin reads are not served yet.
+    /// A GeoPackage store, for admin reads and writes (SQLite is not `Sync`).
     store: Option<Arc<Mutex<Store>>>,
+    /// Over PostgreSQL, the connection for the same (the feed's polls, the
+    /// batches and their revert, the reports kept in the database).
+    pg: Option<Arc<Mutex<trygg_pg::PgStore>>>,
     /// Recent JSON answers by ETag.
     pub answers: Arc<AnswerCache>,
     /// The audit writer's queue.
@@ -138,7 +140,7 @@ impl AppState {
                 .map(drop)
                 .map_err(QueryError::Io)
         };
-        let store = match live.location() {
+        let (store, pg) = match live.location() {
             Location::File(path) => {
                 let mut audit_store = Store::open(path)?;
                 spawn(Box::new(move || {
@@ -151,7 +153,7 @@ impl AppState {
                         jobs,
                     )
                 }))?;
-                Some(Arc::new(Mutex::new(Store::open(path)?)))
+                (Some(Arc::new(Mutex::new(Store::open(path)?))), None)
             }
             Location::Postgres(url) => {
                 let mut pg =
@@ -162,7 +164,9 @@ impl AppState {
                         jobs,
                     )
                 }))?;
-                None
+                let reader =
+                    trygg_pg::PgStore::open(url).map_err(|e| QueryError::Store(e.into()))?;
+                (None, Some(Arc::new(Mutex::new(reader))))
             }
         };
         Ok(AppState {
@@ -173,6 +177,7 @@ impl AppState {
             hidden: Arc::new(hidden),
             loaded_at: Arc::new(Mutex::new(Instant::now())),
             store,
+            pg,
             answers,
             auditor,
         })
@@ -202,22 +207,67 @@ impl AppState {
             .unwrap_or_default()
     }
 
-    /// Runs `f` on the store (blocking).
-    pub fn with_store<T>(
+    /// Runs `f` on the store's read-only SQL (blocking), on either backend.
+    pub fn read_store<T>(
         &self,
-        f: impl FnOnce(&mut Store) -> Result<T, trygg_store::StoreError>,
+        f: impl FnOnce(&mut dyn SqlRead) -> Result<T, trygg_store::StoreError>,
     ) -> Result<T, ApiError> {
-        let Some(store) = &self.store else {
-            return Err(ApiError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
-                "not_on_postgres",
-                "this is not served over a PostgreSQL store yet (it is over a GeoPackage store); use the CLI on a copy",
-            ));
+        match (&self.store, &self.pg) {
+            (Some(store), _) => {
+                let mut store = store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                f(&mut *store).map_err(ApiError::internal)
+            }
+            (None, Some(_)) => self.with_pg(|pg| f(pg)),
+            (None, None) => Err(ApiError::internal("no store")),
+        }
+    }
+
+    /// Runs `f` on the store's write interface (blocking), on either backend.
+    pub fn write_store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn trygg_store::IngestStore) -> Result<T, trygg_store::StoreError>,
+    ) -> Result<T, ApiError> {
+        match &self.store {
+            Some(store) => {
+                let mut store = store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                f(&mut *store).map_err(ApiError::internal)
+            }
+            None => self.with_pg(|pg| f(pg)),
+        }
+    }
+
+    /// Runs `f` on where reports are kept (blocking): the reports folder
+    /// beside a GeoPackage store (none if no folder is configured: nothing
+    /// kept), or the database.
+    pub fn with_reports<T, E: std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&mut dyn ReportShelf) -> Result<T, E>,
+    ) -> Result<T, ApiError> {
+        if self.pg.is_some() {
+            return self.with_pg(|pg| f(pg));
+        }
+        let dir = self.config.reports_dir().unwrap_or_default();
+        f(&mut ReportDir(dir)).map_err(ApiError::internal)
+    }
+
+    /// Runs `f` on the PostgreSQL reader, connecting again first if the
+    /// connection was lost (a database restart).
+    fn with_pg<T, E: std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&mut trygg_pg::PgStore) -> Result<T, E>,
+    ) -> Result<T, ApiError> {
+        let Some(pg) = &self.pg else {
+            return Err(ApiError::internal("no database"));
         };
-        let mut store = store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut store).map_err(ApiError::internal)
+        let mut pg = pg.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let (true, Location::Postgres(url)) = (pg.is_closed(), self.live.location()) {
+            *pg = trygg_pg::PgStore::open(url).map_err(ApiError::internal)?;
+        }
+        f(&mut pg).map_err(ApiError::internal)
     }
 
     /// Appends to the audit log and returns once it is on disk (blocking).

@@ -16,7 +16,7 @@ use std::time::Duration;
 use trygg_feed::{poll, FeedConfig};
 use trygg_query::Location;
 use trygg_report::schedule::{Made, Scheduler};
-use trygg_store::{FeedStore, Store, StoreError};
+use trygg_store::{FeedStore, Lead, ReportDir, ReportShelf, SqlRead, Store, StoreError};
 
 use crate::state::AppState;
 
@@ -57,7 +57,6 @@ pub fn scheduler(state: &AppState) -> Option<Scheduler> {
     let c = &state.config;
     let schedule = c.reports.weekly.as_deref()?.parse().ok()?;
     Some(Scheduler {
-        dir: c.reports_dir()?,
         schedule,
         lang: c.reports.lang,
         layer: c.reports.layer.clone(),
@@ -75,17 +74,15 @@ pub fn scheduler(state: &AppState) -> Option<Scheduler> {
 /// Starts what the configuration asks for.
 pub fn start(state: &AppState) -> std::io::Result<Unattended> {
     let stop = Arc::new(AtomicBool::new(false));
-    if let Location::Postgres(url) = state.live.location() {
-        if state.config.reports.weekly.is_some() {
-            return Err(std::io::Error::other(format!(
-                "{}: the scheduled weekly report does not run over a PostgreSQL store yet (its \
-                 reports are files); serve without [reports] weekly, or make reports with \
-                 `trygg report weekly` over a GeoPackage copy",
-                trygg_pg::redacted(url)
-            )));
-        }
+    if let (Location::Postgres(url), Some(dir)) = (state.live.location(), &state.config.reports.dir)
+    {
+        return Err(std::io::Error::other(format!(
+            "[reports] dir = {}: over a PostgreSQL store ({}) the weekly reports are kept in \
+             the database, where every replica serves them; remove the setting",
+            dir.display(),
+            trygg_pg::redacted(url)
+        )));
     }
-    let store_path = state.live.path().to_owned();
     if let Some(url) = state.config.police.url.clone() {
         let (s, stop, location) = (
             state.clone(),
@@ -109,7 +106,7 @@ pub fn start(state: &AppState) -> std::io::Result<Unattended> {
         let (s, stop) = (state.clone(), Arc::clone(&stop));
         std::thread::Builder::new()
             .name("trygg-reports".into())
-            .spawn(move || report_loop(&s, &store_path, &scheduler, &stop))?;
+            .spawn(move || report_loop(&s, &scheduler, &stop))?;
     }
     Ok(Unattended { stop })
 }
@@ -129,16 +126,23 @@ fn police_loop(
     every: Duration,
     stop: &AtomicBool,
 ) {
-    let mut store = match feed_store(location) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "police feed: cannot open the store");
-            return;
-        }
-    };
     let job = format!("police feed {}", cfg.url);
+    let mut open: Option<Box<dyn FeedStore>> = None;
     let mut leading = false;
     loop {
+        let store = match &mut open {
+            Some(store) => store,
+            None => match feed_store(location) {
+                Ok(store) => open.insert(store),
+                Err(e) => {
+                    tracing::error!(error = %e, "police feed: cannot open the store");
+                    if !pause(stop, every) {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
         match store.lead(&job) {
             Ok(true) if !leading => {
                 leading = true;
@@ -152,8 +156,10 @@ fn police_loop(
                 continue; // another replica polls
             }
             Err(e) => {
-                // Unknown: poll nothing rather than twice.
+                // Unknown: poll nothing rather than twice; connect again next time.
                 tracing::error!(error = %e, "police feed: cannot tell who polls it");
+                open = None;
+                leading = false;
                 if !pause(stop, every) {
                     return;
                 }
@@ -163,7 +169,7 @@ fn police_loop(
         let sleep = |d: Duration| {
             pause(stop, d);
         };
-        match poll(&mut *store, cfg, &now_rfc3339, &sleep) {
+        match poll(&mut **store, cfg, &now_rfc3339, &sleep) {
             Ok(r) if r.ok => {
                 tracing::info!(
                     events = r.events,
@@ -188,7 +194,11 @@ fn police_loop(
                 attempts = r.attempts,
                 "police feed poll failed; nothing changed"
             ),
-            Err(e) => tracing::error!(error = %e, "police feed: the poll could not be recorded"),
+            Err(e) => {
+                tracing::error!(error = %e, "police feed: the poll could not be recorded");
+                open = None;
+                leading = false;
+            }
         }
         if !pause(stop, every) {
             return;
@@ -196,14 +206,54 @@ fn police_loop(
     }
 }
 
-fn report_loop(state: &AppState, path: &std::path::Path, scheduler: &Scheduler, stop: &AtomicBool) {
+/// What the report loop reads the weeks' provenance from, and leads with.
+trait ReportDb: SqlRead + Lead + Send {}
+impl<T: SqlRead + Lead + Send> ReportDb for T {}
+
+fn report_db(location: &Location) -> Result<Box<dyn ReportDb>, StoreError> {
+    Ok(match location {
+        Location::File(path) => Box::new(Store::open(path)?),
+        Location::Postgres(url) => Box::new(trygg_pg::PgStore::open(url)?),
+    })
+}
+
+/// Where the report loop keeps reports: the reports folder, or the database
+/// (on a connection of its own).
+fn report_shelf(state: &AppState) -> Result<Box<dyn ReportShelf>, StoreError> {
+    Ok(match state.live.location() {
+        Location::File(_) => Box::new(ReportDir(state.config.reports_dir().unwrap_or_default())),
+        Location::Postgres(url) => Box::new(trygg_pg::PgStore::open(url)?),
+    })
+}
+
+/// The scheduled weekly report. Over PostgreSQL one replica makes it, the one
+/// holding the job's lock on its connection (kept between checks); a failed
+/// check drops the connections, so the next opens new ones (and asks for the
+/// lock again: another replica may have taken over meanwhile).
+fn report_loop(state: &AppState, scheduler: &Scheduler, stop: &AtomicBool) {
+    const JOB: &str = "weekly report";
+    let mut open: Option<(Box<dyn ReportDb>, Box<dyn ReportShelf>)> = None;
+    let mut leading = false;
     loop {
-        let run = || -> Result<Vec<Made>, String> {
+        let mut run = || -> Result<Vec<Made>, String> {
+            let (db, shelf) = match &mut open {
+                Some(both) => both,
+                None => open.insert((
+                    report_db(state.live.location()).map_err(|e| e.to_string())?,
+                    report_shelf(state).map_err(|e| e.to_string())?,
+                )),
+            };
+            if !db.lead(JOB).map_err(|e| e.to_string())? {
+                return Ok(Vec::new()); // another replica makes it
+            }
+            if !leading {
+                leading = true;
+                tracing::info!("weekly report: this server makes it");
+            }
             state.refresh().map_err(|e| e.to_string())?;
-            let store = Store::open(path).map_err(|e| e.to_string())?;
             let snap = state.live.current();
             scheduler
-                .tick(&store, &snap, chrono::Utc::now())
+                .tick(&mut **db, &mut **shelf, &snap, chrono::Utc::now())
                 .map_err(|e| e.to_string())
         };
         match run() {
@@ -214,7 +264,9 @@ fn report_loop(state: &AppState, path: &std::path::Path, scheduler: &Scheduler, 
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "weekly report failed; retried at the next check")
+                open = None;
+                leading = false;
+                tracing::error!(error = %e, "weekly report failed; retried at the next check");
             }
         }
         if !pause(stop, Duration::from_secs(60)) {

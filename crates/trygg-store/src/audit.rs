@@ -5,7 +5,10 @@
 use rusqlite::params;
 
 use crate::error::StoreError;
+use crate::sql::SqlRead;
 use crate::store::{now_rfc3339, Store};
+use crate::tables::Cell;
+use crate::tables::Kind::{Int, Text};
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,38 +60,39 @@ impl Store {
         }
         tx.commit().map_err(|s| self.sql(s))
     }
+}
 
-    /// The newest entries first, at most `limit`, older than `before` (an id) if given.
-    pub fn audit_log(
-        &self,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, at, who, role, action, target, rows, detail FROM audit_log
-                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(|s| self.sql(s))?;
-        let rows = stmt
-            .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    who: r.get(2)?,
-                    role: r.get(3)?,
-                    action: r.get(4)?,
-                    target: r.get(5)?,
-                    rows: r
-                        .get::<_, Option<i64>>(6)?
-                        .map(|v| u64::try_from(v).unwrap_or(0)),
-                    detail: r.get(7)?,
-                })
-            })
-            .map_err(|s| self.sql(s))?;
-        rows.collect::<Result<_, _>>().map_err(|s| self.sql(s))
-    }
+/// The latest entries of the audit log before id `before` (all when `None`),
+/// newest first, at most `limit`; from either backend.
+pub fn audit_log(
+    db: &mut dyn SqlRead,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let sql = format!(
+        "SELECT id, at, who, role, action, target, \"rows\", detail FROM audit_log
+         WHERE id < {} ORDER BY id DESC LIMIT {}",
+        db.mark(1),
+        db.mark(2)
+    );
+    let args = [
+        Cell::Int(before.unwrap_or(i64::MAX)),
+        Cell::Int(i64::from(limit)),
+    ];
+    Ok(db
+        .read(&sql, &args, &[Int, Text, Text, Text, Text, Text, Int, Text])?
+        .iter()
+        .map(|r| AuditEntry {
+            id: r[0].int(),
+            at: r[1].text(),
+            who: r[2].text(),
+            role: r[3].text(),
+            action: r[4].text(),
+            target: r[5].text(),
+            rows: r[6].opt_int().map(|v| u64::try_from(v).unwrap_or(0)),
+            detail: r[7].text(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -112,15 +116,18 @@ mod tests {
         let first = store.append_audit(&entry).expect("append");
         let second = store.append_audit(&entry).expect("append");
         assert!(second > first);
-        let log = store.audit_log(10, None).expect("read");
+        let log = audit_log(&mut store, 10, None).expect("read");
         assert_eq!(log.len(), 2);
         assert_eq!(log[0].id, second);
         assert_eq!(log[0].rows, Some(12));
-        assert_eq!(store.audit_log(10, Some(second)).expect("page").len(), 1);
+        assert_eq!(
+            audit_log(&mut store, 10, Some(second)).expect("page").len(),
+            1
+        );
         for sql in ["UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log"] {
             let e = store.conn.execute(sql, []).expect_err("refused");
             assert!(e.to_string().contains("append-only"), "{e}");
         }
-        assert_eq!(store.audit_log(10, None).expect("read").len(), 2);
+        assert_eq!(audit_log(&mut store, 10, None).expect("read").len(), 2);
     }
 }

@@ -11,7 +11,7 @@ use trygg_model::{Event, Extent, Rejection};
 
 use crate::batch::{Batch, BatchInfo, FileOutcome, Insert};
 use crate::error::StoreError;
-use crate::store::{Store, StoredArea};
+use crate::store::{AreaLayer, Store, StoredArea};
 
 /// A store that ingest can write batches into.
 pub trait IngestStore: Send {
@@ -23,6 +23,17 @@ pub trait IngestStore: Send {
     fn extent_in_force(&mut self) -> Result<Option<Extent>, StoreError>;
     /// A metadata value.
     fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores an area layer in one transaction ([`Store::put_area_layer`]'s
+    /// rule: an existing layer of the name is an error unless `replace`).
+    fn put_area_layer(
+        &mut self,
+        layer: &AreaLayer,
+        areas: &[StoredArea],
+        replace: bool,
+    ) -> Result<(), StoreError>;
+    /// Takes back a whole committed batch, by `by` ([`Store::revert_batch`]'s
+    /// rule): the events removed or given back their earlier version.
+    fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError>;
     /// Starts a batch; dropping it uncommitted rolls everything back.
     fn open_batch<'a>(
         &'a mut self,
@@ -71,6 +82,19 @@ impl IngestStore for Store {
 
     fn meta_value(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.meta(key)
+    }
+
+    fn put_area_layer(
+        &mut self,
+        layer: &AreaLayer,
+        areas: &[StoredArea],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        Store::put_area_layer(self, layer, areas, replace)
+    }
+
+    fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {
+        Store::revert_batch(self, id, by)
     }
 
     fn open_batch<'a>(

@@ -537,24 +537,12 @@ impl Store {
             )
             .optional()
             .map_err(sql)?;
-        let reason = match state {
-            None => Some("no such batch".to_owned()),
-            Some((None, _)) => Some("the batch never committed".to_owned()),
-            Some((_, Some(at))) => Some(format!("already reverted at {at}")),
-            Some((Some(_), None)) => None,
-        };
-        if let Some(reason) = reason {
-            return Err(StoreError::Batch { id, reason });
+        revertible(id, state)?;
+        let mut changed = [0u64; 5];
+        for (n, q) in changed.iter_mut().zip(revert_statements("?1")) {
+            *n = tx.execute(&q, [id]).map_err(sql)? as u64;
         }
-        // The batch's revisions are undone: an event it revised gets back the
-        // version it replaced, and events it added go.
-        let run = |q: &str| tx.execute(q, [id]).map_err(sql);
-        run(REVERT_CHAIN)?;
-        let restored = run(REVERT_RESTORE)?;
-        run("DELETE FROM event_history WHERE replaced_by = ?1 AND batch_id <> ?1")?;
-        let removed = run("DELETE FROM events WHERE batch_id = ?1")?;
-        run("DELETE FROM event_history WHERE batch_id = ?1")?;
-        let removed = (removed + restored) as u64;
+        let removed = reverted_events(&changed);
         tx.execute(
             "UPDATE ingest_batches SET reverted_at = ?1, reverted_by = ?2, reverted_events = ?3 WHERE id = ?4",
             params![now_rfc3339(), by, i64::try_from(removed).unwrap_or(i64::MAX), id],
@@ -564,6 +552,42 @@ impl Store {
         tx.commit().map_err(sql)?;
         Ok(removed)
     }
+}
+
+/// Whether batch `id`, whose `(finished_at, reverted_at)` are `state` (`None`:
+/// no such batch), can be reverted; the same rule for both backends.
+pub fn revertible(
+    id: i64,
+    state: Option<(Option<String>, Option<String>)>,
+) -> Result<(), StoreError> {
+    let reason = match state {
+        None => "no such batch".to_owned(),
+        Some((None, _)) => "the batch never committed".to_owned(),
+        Some((_, Some(at))) => format!("already reverted at {at}"),
+        Some((Some(_), None)) => return Ok(()),
+    };
+    Err(StoreError::Batch { id, reason })
+}
+
+/// The statements that take a batch back, in order, with `mark` the
+/// placeholder of its id (the same for both backends): the batch's revisions
+/// are undone (an event it revised gets back the version it replaced) and the
+/// events it added go.
+pub fn revert_statements(mark: &str) -> [String; 5] {
+    [
+        REVERT_CHAIN,
+        REVERT_RESTORE,
+        "DELETE FROM event_history WHERE replaced_by = ?1 AND batch_id <> ?1",
+        "DELETE FROM events WHERE batch_id = ?1",
+        "DELETE FROM event_history WHERE batch_id = ?1",
+    ]
+    .map(|q| q.replace("?1", mark))
+}
+
+/// The events a revert removed or gave back their earlier version, from the
+/// rows each of [`revert_statements`] changed.
+pub fn reverted_events(changed: &[u64; 5]) -> u64 {
+    changed[1] + changed[3]
 }
 
 /// Reverting batch ?1, first: a version it replaced whose successor (from ?1)

@@ -4,10 +4,13 @@
 //! snapshots that share no id mean events may have been lost between them: a
 //! gap, recorded on the later poll.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use crate::error::StoreError;
+use crate::sql::SqlRead;
 use crate::store::Store;
+use crate::tables::Cell;
+use crate::tables::Kind::{self, Bool, Int, Text};
 
 /// One poll.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -77,33 +80,34 @@ pub struct FeedSummary {
     pub last_poll: Option<String>,
 }
 
-/// A store the police feed polls into: the ingest interface and the poll log.
-/// The GeoPackage store and PostgreSQL (`trygg-pg`) implement it.
-pub trait FeedStore: crate::IngestStore {
-    /// Records a poll; a good one with the ids of its snapshot.
-    fn record_poll(&mut self, r: &PollRecord, ids: Option<&[String]>) -> Result<i64, StoreError>;
-    /// The time and ids of the last good snapshot of `url`.
-    fn last_snapshot_of(&mut self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError>;
+/// Who runs scheduled work among the processes that share a store.
+pub trait Lead {
     /// Whether this process leads the scheduled job `job` among the processes
     /// that share the store, so that it runs once, not once per replica. A
     /// file has one server; over PostgreSQL the leader is whoever holds the
     /// job's advisory lock, a session lock, so a leader that dies hands it on.
     fn lead(&mut self, job: &str) -> Result<bool, StoreError>;
+}
+
+/// A store the police feed polls into: the ingest interface, the poll log
+/// (written by `record_poll`, read with [`SqlRead`]) and who polls. The
+/// GeoPackage store and PostgreSQL (`trygg-pg`) implement it.
+pub trait FeedStore: crate::IngestStore + SqlRead + Lead {
+    /// Records a poll; a good one with the ids of its snapshot.
+    fn record_poll(&mut self, r: &PollRecord, ids: Option<&[String]>) -> Result<i64, StoreError>;
     /// The store as the ingest interface.
     fn as_ingest(&mut self) -> &mut dyn crate::IngestStore;
+}
+
+impl Lead for Store {
+    fn lead(&mut self, _job: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 impl FeedStore for Store {
     fn record_poll(&mut self, r: &PollRecord, ids: Option<&[String]>) -> Result<i64, StoreError> {
         Store::record_poll(self, r, ids)
-    }
-
-    fn last_snapshot_of(&mut self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError> {
-        self.last_snapshot(url)
-    }
-
-    fn lead(&mut self, _job: &str) -> Result<bool, StoreError> {
-        Ok(true)
     }
 
     fn as_ingest(&mut self) -> &mut dyn crate::IngestStore {
@@ -143,118 +147,124 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         Ok(self.conn.last_insert_rowid())
     }
+}
 
-    /// The ids and time of the last good snapshot of `url`.
-    pub fn last_snapshot(&self, url: &str) -> Result<Option<(String, Vec<String>)>, StoreError> {
-        let row: Option<(String, Option<String>)> = self
-            .conn
-            .query_row(
-                "SELECT at, ids FROM police_polls WHERE url = ?1 AND ok ORDER BY id DESC LIMIT 1",
-                [url],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        Ok(row.map(|(at, ids)| {
-            let ids = ids
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default();
-            (at, ids)
-        }))
-    }
+/// The time and ids of the last good snapshot of `url`.
+pub fn last_snapshot(
+    db: &mut dyn SqlRead,
+    url: &str,
+) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    let sql = format!(
+        "SELECT at, ids FROM police_polls WHERE url = {} AND ok ORDER BY id DESC LIMIT 1",
+        db.mark(1)
+    );
+    let rows = db.read(&sql, &[Cell::Text(url.to_owned())], &[Text, Text])?;
+    Ok(rows.first().map(|r| {
+        let ids = r[1]
+            .opt_text()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        (r[0].text(), ids)
+    }))
+}
 
-    /// The latest polls, newest first.
-    pub fn polls(&self, limit: usize) -> Result<Vec<PollRecord>, StoreError> {
-        self.poll_rows(
-            "SELECT id, at, url, status, ok, error, attempts, events, new_events, updated, batch_id,
-             overlap, gap FROM police_polls ORDER BY id DESC LIMIT ?1",
-            params![i64::try_from(limit).unwrap_or(i64::MAX)],
-        )
-    }
+/// The columns of a poll, and how they are read.
+const POLL_COLUMNS: &str =
+    "id, at, url, status, ok, error, attempts, events, new_events, updated, batch_id, overlap, gap";
+const POLL_KINDS: [Kind; 13] = [
+    Int, Text, Text, Int, Bool, Text, Int, Int, Int, Int, Int, Int, Bool,
+];
 
-    fn poll_rows(
-        &self,
-        sql: &str,
-        args: impl rusqlite::Params,
-    ) -> Result<Vec<PollRecord>, StoreError> {
-        let u = |v: Option<i64>| v.map(i64::unsigned_abs);
-        self.all(sql, args, |r| {
-            Ok(PollRecord {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                url: r.get(2)?,
-                status: r.get(3)?,
-                ok: r.get(4)?,
-                error: r.get(5)?,
-                attempts: r.get(6)?,
-                events: u(r.get(7)?),
-                new_events: u(r.get(8)?),
-                updated: u(r.get(9)?),
-                batch_id: r.get(10)?,
-                overlap: u(r.get(11)?),
-                gap: r.get(12)?,
-            })
+/// The polls `rest` selects (`WHERE ...`, `ORDER BY ...`, with `args`).
+fn poll_rows(
+    db: &mut dyn SqlRead,
+    rest: &str,
+    args: &[Cell],
+) -> Result<Vec<PollRecord>, StoreError> {
+    let sql = format!("SELECT {POLL_COLUMNS} FROM police_polls {rest}");
+    let u = |c: &Cell| c.opt_int().map(i64::unsigned_abs);
+    Ok(db
+        .read(&sql, args, &POLL_KINDS)?
+        .iter()
+        .map(|r| PollRecord {
+            id: r[0].int(),
+            at: r[1].text(),
+            url: r[2].text(),
+            status: r[3].opt_int().and_then(|s| u16::try_from(s).ok()),
+            ok: r[4].flag(),
+            error: r[5].opt_text(),
+            attempts: u32::try_from(r[6].int()).unwrap_or(0),
+            events: u(&r[7]),
+            new_events: u(&r[8]),
+            updated: u(&r[9]),
+            batch_id: r[10].opt_int(),
+            overlap: u(&r[11]),
+            gap: r[12].flag(),
         })
-    }
+        .collect())
+}
 
-    /// The polls made from `from_utc` to before `to_utc` (Unix seconds).
-    pub fn feed_summary(&self, from_utc: i64, to_utc: i64) -> Result<FeedSummary, StoreError> {
-        let polls = self.poll_rows(
-            "SELECT id, at, url, status, ok, error, attempts, events, new_events, updated, batch_id,
-             overlap, gap FROM police_polls
-             WHERE unixepoch(at) >= ?1 AND unixepoch(at) < ?2 ORDER BY id",
-            params![from_utc, to_utc],
-        )?;
-        let mut gaps = Vec::new();
-        for p in polls.iter().filter(|p| p.gap) {
-            let after: Option<String> = self
-                .conn
-                .query_row(
-                    "SELECT at FROM police_polls WHERE url = ?1 AND ok AND id < ?2 ORDER BY id DESC LIMIT 1",
-                    params![p.url, p.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.sql(e))?;
-            gaps.push(FeedGap {
-                after: after.unwrap_or_default(),
-                before: p.at.clone(),
-            });
-        }
-        let last_poll = self
-            .conn
-            .query_row(
-                "SELECT at FROM police_polls WHERE unixepoch(at) < ?1 ORDER BY id DESC LIMIT 1",
-                [to_utc],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        Ok(FeedSummary {
-            polls: polls.len() as u64,
-            failed: polls.iter().filter(|p| !p.ok).count() as u64,
-            new_events: polls.iter().filter_map(|p| p.new_events).sum(),
-            gaps,
-            last_poll,
-        })
-    }
+/// The latest polls, newest first.
+pub fn polls(db: &mut dyn SqlRead, limit: usize) -> Result<Vec<PollRecord>, StoreError> {
+    let rest = format!("ORDER BY id DESC LIMIT {}", db.mark(1));
+    poll_rows(
+        db,
+        &rest,
+        &[Cell::Int(i64::try_from(limit).unwrap_or(i64::MAX))],
+    )
+}
 
-    /// The feed's polls all time (for `/metrics` and the admin API).
-    pub fn feed_counts(&self) -> Result<FeedCounts, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(*), total(NOT ok), total(gap), max(CASE WHEN ok THEN unixepoch(at) END)
-                 FROM police_polls",
-                [],
-                |r| {
-                    Ok(FeedCounts {
-                        polls: r.get::<_, i64>(0)?.unsigned_abs(),
-                        failed: r.get::<_, f64>(1)? as u64,
-                        gaps: r.get::<_, f64>(2)? as u64,
-                        last_ok_unix: r.get(3)?,
-                    })
-                },
-            )
-            .map_err(|e| self.sql(e))
+/// The polls made from `from_utc` to before `to_utc` (Unix seconds).
+pub fn feed_summary(
+    db: &mut dyn SqlRead,
+    from_utc: i64,
+    to_utc: i64,
+) -> Result<FeedSummary, StoreError> {
+    let (m1, m2, at) = (db.mark(1), db.mark(2), db.epoch("at"));
+    let polls = poll_rows(
+        db,
+        &format!("WHERE {at} >= {m1} AND {at} < {m2} ORDER BY id"),
+        &[Cell::Int(from_utc), Cell::Int(to_utc)],
+    )?;
+    let mut gaps = Vec::new();
+    for p in polls.iter().filter(|p| p.gap) {
+        let sql = format!(
+            "SELECT at FROM police_polls WHERE url = {m1} AND ok AND id < {m2} ORDER BY id DESC LIMIT 1"
+        );
+        let after = db.read(&sql, &[Cell::Text(p.url.clone()), Cell::Int(p.id)], &[Text])?;
+        gaps.push(FeedGap {
+            after: after.first().map(|r| r[0].text()).unwrap_or_default(),
+            before: p.at.clone(),
+        });
     }
+    let sql = format!("SELECT at FROM police_polls WHERE {at} < {m1} ORDER BY id DESC LIMIT 1");
+    let last_poll = db
+        .read(&sql, &[Cell::Int(to_utc)], &[Text])?
+        .first()
+        .map(|r| r[0].text());
+    Ok(FeedSummary {
+        polls: polls.len() as u64,
+        failed: polls.iter().filter(|p| !p.ok).count() as u64,
+        new_events: polls.iter().filter_map(|p| p.new_events).sum(),
+        gaps,
+        last_poll,
+    })
+}
+
+/// The feed's polls all time (for `/metrics` and the admin API).
+pub fn feed_counts(db: &mut dyn SqlRead) -> Result<FeedCounts, StoreError> {
+    let sql = format!(
+        "SELECT count(*), count(CASE WHEN NOT ok THEN 1 END), count(CASE WHEN gap THEN 1 END),
+         max(CASE WHEN ok THEN {} END) FROM police_polls",
+        db.epoch("at")
+    );
+    let rows = db.read(&sql, &[], &[Int, Int, Int, Int])?;
+    let r = rows.first().map(Vec::as_slice).unwrap_or_default();
+    let at = |i: usize| r.get(i).cloned().unwrap_or(Cell::Null);
+    Ok(FeedCounts {
+        polls: at(0).count(),
+        failed: at(1).count(),
+        gaps: at(2).count(),
+        last_ok_unix: at(3).opt_int(),
+    })
 }

@@ -19,23 +19,36 @@ mod grouped;
 pub mod meta;
 mod provenance;
 mod read;
+mod reports;
 mod rtree;
 mod schema;
+mod sql;
 mod store;
 pub mod tables;
 mod view;
 mod view_file;
 
-pub use audit::AuditEntry;
+pub use audit::{audit_log, AuditEntry};
 pub use backend::{EventBatch, IngestStore};
-pub use batch::{stored_time, Batch, BatchInfo, Content, FileOutcome, Insert};
+pub use batch::{
+    revert_statements, reverted_events, revertible, stored_time, Batch, BatchInfo, Content,
+    FileOutcome, Insert,
+};
 pub use beside::BesideFile;
 pub use create::{check_output_path, NewStore};
 pub use error::StoreError;
-pub use feed::{FeedCounts, FeedGap, FeedStore, FeedSummary, PollRecord};
+pub use feed::{
+    feed_counts, feed_summary, last_snapshot, polls, FeedCounts, FeedGap, FeedStore, FeedSummary,
+    Lead, PollRecord,
+};
 pub use grouped::{grouped_row, GroupedCount, GroupedQuery};
-pub use provenance::{BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
-pub use read::{BatchRecord, EventFilter, HistoryRecord, Reverted, StoredEvent};
+pub use provenance::{provenance, BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
+pub use read::{
+    batches, for_each_event, rejections, BatchRecord, EventFilter, HistoryRecord, Reverted,
+    StoredEvent,
+};
+pub use reports::{copy_reports, ReportDir, ReportShelf, INDEX_FILE};
+pub use sql::{meta_value, SqlRead};
 pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea};
 pub use view::{EventView, EventViewBuilder, StoredColumns, ViewEvent, ViewQuery, NO_AREA};
 pub use view_file::{view_file_path, LoadedView, ViewSource};

@@ -2,10 +2,10 @@
 //! mix of sources and location precision, the events that arrived after the
 //! period had ended, and the rows rejected by the batches of the period.
 
-use rusqlite::params;
-
 use crate::error::StoreError;
-use crate::store::Store;
+use crate::sql::SqlRead;
+use crate::tables::Cell;
+use crate::tables::Kind::{Bool, Int, Text};
 
 /// One batch that stored events of the period.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -63,62 +63,71 @@ pub struct Provenance {
     pub ingested: Vec<BatchQuality>,
 }
 
-impl Store {
-    /// The provenance of the events with `from_utc <= occurred_utc < to_utc`
-    /// (Unix seconds).
-    pub fn provenance(&self, from_utc: i64, to_utc: i64) -> Result<Provenance, StoreError> {
-        let batches = self.all(
-            "SELECT e.batch_id, b.source, b.finished_at, count(*), unixepoch(b.finished_at) >= ?2
-             FROM events AS e JOIN ingest_batches AS b ON b.id = e.batch_id
-             WHERE e.occurred_utc >= ?1 AND e.occurred_utc < ?2
-             GROUP BY e.batch_id ORDER BY e.batch_id",
-            params![from_utc, to_utc],
-            |r| {
-                Ok(ProvenanceBatch {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    finished_at: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    events: r.get::<_, i64>(3)?.unsigned_abs(),
-                    late: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
-                })
-            },
-        )?;
-        let by_source = self.all(
-            "SELECT source, precision, count(*) FROM events
-             WHERE occurred_utc >= ?1 AND occurred_utc < ?2
-             GROUP BY source, precision ORDER BY source, precision",
-            params![from_utc, to_utc],
-            |r| {
-                Ok(SourcePrecision {
-                    source: r.get(0)?,
-                    precision: r.get(1)?,
-                    events: r.get::<_, i64>(2)?.unsigned_abs(),
-                })
-            },
-        )?;
-        let ingested = self.all(
-            "SELECT id, source, finished_at, read, rejected, updated FROM ingest_batches
-             WHERE finished_at IS NOT NULL AND reverted_at IS NULL
-               AND unixepoch(finished_at) >= ?1 AND unixepoch(finished_at) < ?2
-             ORDER BY id",
-            params![from_utc, to_utc],
-            |r| {
-                Ok(BatchQuality {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    finished_at: r.get(2)?,
-                    read: r.get(3)?,
-                    rejected: r.get(4)?,
-                    updated: r.get(5)?,
-                })
-            },
-        )?;
-        let late_events = batches.iter().filter(|b| b.late).map(|b| b.events).sum();
-        Ok(Provenance {
-            batches,
-            by_source,
-            late_events,
-            ingested,
+/// The provenance of the events with `from_utc <= occurred_utc < to_utc`
+/// (Unix seconds), from either backend.
+pub fn provenance(
+    db: &mut dyn SqlRead,
+    from_utc: i64,
+    to_utc: i64,
+) -> Result<Provenance, StoreError> {
+    let (m1, m2) = (db.mark(1), db.mark(2));
+    let args = [Cell::Int(from_utc), Cell::Int(to_utc)];
+    let sql = format!(
+        "SELECT b.id, b.source, b.finished_at, count(*), {} >= {m2}
+         FROM events AS e JOIN ingest_batches AS b ON b.id = e.batch_id
+         WHERE e.occurred_utc >= {m1} AND e.occurred_utc < {m2}
+         GROUP BY b.id, b.source, b.finished_at ORDER BY b.id",
+        db.epoch("b.finished_at")
+    );
+    let batches: Vec<ProvenanceBatch> = db
+        .read(&sql, &args, &[Int, Text, Text, Int, Bool])?
+        .iter()
+        .map(|r| ProvenanceBatch {
+            id: r[0].int(),
+            source: r[1].text(),
+            finished_at: r[2].text(),
+            events: r[3].count(),
+            late: r[4].flag(),
         })
-    }
+        .collect();
+    let sql = format!(
+        "SELECT source, precision, count(*) FROM events
+         WHERE occurred_utc >= {m1} AND occurred_utc < {m2}
+         GROUP BY source, precision ORDER BY source, precision"
+    );
+    let by_source = db
+        .read(&sql, &args, &[Text, Text, Int])?
+        .iter()
+        .map(|r| SourcePrecision {
+            source: r[0].text(),
+            precision: r[1].text(),
+            events: r[2].count(),
+        })
+        .collect();
+    let finished = db.epoch("finished_at");
+    let sql = format!(
+        "SELECT id, source, finished_at, read, rejected, updated FROM ingest_batches
+         WHERE finished_at IS NOT NULL AND reverted_at IS NULL
+           AND {finished} >= {m1} AND {finished} < {m2}
+         ORDER BY id"
+    );
+    let ingested = db
+        .read(&sql, &args, &[Int, Text, Text, Int, Int, Int])?
+        .iter()
+        .map(|r| BatchQuality {
+            id: r[0].int(),
+            source: r[1].text(),
+            finished_at: r[2].text(),
+            read: r[3].int(),
+            rejected: r[4].int(),
+            updated: r[5].int(),
+        })
+        .collect();
+    let late_events = batches.iter().filter(|b| b.late).map(|b| b.events).sum();
+    Ok(Provenance {
+        batches,
+        by_source,
+        late_events,
+        ingested,
+    })
 }

@@ -1,11 +1,13 @@
 //! Reading events, batches and rejections back out of the store (exports, reports).
 
-use rusqlite::types::Value;
 use trygg_model::{Rejection, Source};
 
 use crate::error::StoreError;
 use crate::geom;
+use crate::sql::SqlRead;
 use crate::store::Store;
+use crate::tables::Cell;
+use crate::tables::Kind::{Bool, Int, Point, Text};
 
 /// Which events to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,69 +144,6 @@ impl BatchRecord {
 }
 
 impl Store {
-    /// Calls `f` for each matching event in `fid` order (insertion order), stopping
-    /// at the first error.
-    pub fn for_each_event<E: From<StoreError>>(
-        &self,
-        filter: &EventFilter,
-        mut f: impl FnMut(StoredEvent) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut sql = String::from(
-            "SELECT fid, source, source_id, occurred_at, occurred_to, reported_at, category, category_norm,
-             precision, geom, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, outside_areas, batch_id,
-             attributes FROM events WHERE 1 = 1",
-        );
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(s) = filter.source {
-            sql.push_str(" AND source = ?");
-            args.push(Value::Text(s.as_str().to_owned()));
-        }
-        if let Some(t) = filter.from_utc {
-            sql.push_str(" AND occurred_utc >= ?");
-            args.push(Value::Integer(t));
-        }
-        if let Some(t) = filter.to_utc {
-            sql.push_str(" AND occurred_utc < ?");
-            args.push(Value::Integer(t));
-        }
-        sql.push_str(" ORDER BY fid");
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args))
-            .map_err(|e| self.sql(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.sql(e))? {
-            let get = |e| self.sql(e);
-            let fid: i64 = r.get(0).map_err(get)?;
-            let blob: Vec<u8> = r.get(9).map_err(get)?;
-            let (x, y) = geom::decode_point(&blob).ok_or_else(|| StoreError::Corrupt {
-                path: self.path.clone(),
-                table: "events",
-                rowid: fid,
-                reason: "geometry is not a point".into(),
-            })?;
-            f(StoredEvent {
-                fid,
-                source: r.get(1).map_err(get)?,
-                source_id: r.get(2).map_err(get)?,
-                occurred_at: r.get(3).map_err(get)?,
-                occurred_to: r.get(4).map_err(get)?,
-                reported_at: r.get(5).map_err(get)?,
-                category: r.get(6).map_err(get)?,
-                category_norm: r.get(7).map_err(get)?,
-                precision: r.get(8).map_err(get)?,
-                x,
-                y,
-                stadsdel: r.get(10).map_err(get)?,
-                stadsdelsomrade_2020: r.get(11).map_err(get)?,
-                stadsdelsomrade_2023: r.get(12).map_err(get)?,
-                outside_areas: r.get(13).map_err(get)?,
-                batch_id: r.get(14).map_err(get)?,
-                attributes: r.get(15).map_err(get)?,
-            })?;
-        }
-        Ok(())
-    }
-
     /// `(stadsdel, attributes JSON text)` of every event of `source` with normalised
     /// category `category_norm`, in `source_id` order (the survey's respondent rows).
     pub fn attributes_of(
@@ -257,78 +196,138 @@ impl Store {
             },
         )
     }
+}
 
-    /// All committed batches, oldest first, with their files.
-    pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected,
-                 notes, reverted_at, reverted_by, reverted_events, updated
-                 FROM ingest_batches WHERE finished_at IS NOT NULL ORDER BY id",
-            )
-            .map_err(|e| self.sql(e))?;
-        let mut batches = stmt
-            .query_map([], |r| {
-                Ok(BatchRecord {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    started_at: r.get(2)?,
-                    finished_at: r.get(3)?,
-                    read: r.get(4)?,
-                    accepted: r.get(5)?,
-                    updated: r.get(13)?,
-                    duplicates: r.get(6)?,
-                    skipped: r.get(7)?,
-                    rejected: r.get(8)?,
-                    files: Vec::new(),
-                    notes: r.get(9)?,
-                    reverted: match r.get::<_, Option<String>>(10)? {
-                        Some(at) => Some(Reverted {
-                            at,
-                            by: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-                            events: r.get::<_, Option<i64>>(12)?.unwrap_or_default(),
-                        }),
-                        None => None,
-                    },
-                })
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
-        let mut files = self
-            .conn
-            .prepare("SELECT file, sha256 FROM ingest_files WHERE batch_id = ?1 ORDER BY id")
-            .map_err(|e| self.sql(e))?;
-        for b in &mut batches {
-            b.files = files
-                .query_map([b.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.sql(e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| self.sql(e))?;
-        }
-        Ok(batches)
+/// All committed batches, oldest first, with their files; from either backend.
+pub fn batches(db: &mut dyn SqlRead) -> Result<Vec<BatchRecord>, StoreError> {
+    let rows = db.read(
+        "SELECT id, source, started_at, finished_at, read, accepted, duplicates, skipped, rejected,
+         CAST(notes AS text), reverted_at, reverted_by, reverted_events, updated
+         FROM ingest_batches WHERE finished_at IS NOT NULL ORDER BY id",
+        &[],
+        &[
+            Int, Text, Text, Text, Int, Int, Int, Int, Int, Text, Text, Text, Int, Int,
+        ],
+    )?;
+    let files = db.read(
+        "SELECT batch_id, file, sha256 FROM ingest_files ORDER BY id",
+        &[],
+        &[Int, Text, Text],
+    )?;
+    let mut by_batch: std::collections::HashMap<i64, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    for f in &files {
+        by_batch
+            .entry(f[0].int())
+            .or_default()
+            .push((f[1].text(), f[2].text()));
     }
+    Ok(rows
+        .iter()
+        .map(|r| BatchRecord {
+            id: r[0].int(),
+            source: r[1].text(),
+            started_at: r[2].text(),
+            finished_at: r[3].opt_text(),
+            read: r[4].int(),
+            accepted: r[5].int(),
+            updated: r[13].int(),
+            duplicates: r[6].int(),
+            skipped: r[7].int(),
+            rejected: r[8].int(),
+            files: by_batch.remove(&r[0].int()).unwrap_or_default(),
+            notes: r[9].text(),
+            reverted: r[10].opt_text().map(|at| Reverted {
+                at,
+                by: r[11].text(),
+                events: r[12].int(),
+            }),
+        })
+        .collect())
+}
 
-    /// The rejected rows of one batch, in the order they were found.
-    pub fn rejections(&self, batch_id: i64) -> Result<Vec<Rejection>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT file, row, field, reason, raw FROM rejected_rows WHERE batch_id = ?1 ORDER BY id")
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([batch_id], |r| {
-                Ok(Rejection {
-                    file: r.get(0)?,
-                    row: r
-                        .get::<_, Option<i64>>(1)?
-                        .and_then(|n| u64::try_from(n).ok()),
-                    field: r.get(2)?,
-                    reason: r.get(3)?,
-                    raw: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+/// The rejected rows of one batch, in the order they were found; from either
+/// backend.
+pub fn rejections(db: &mut dyn SqlRead, batch_id: i64) -> Result<Vec<Rejection>, StoreError> {
+    let sql = format!(
+        "SELECT file, \"row\", field, reason, raw FROM rejected_rows WHERE batch_id = {} ORDER BY id",
+        db.mark(1)
+    );
+    Ok(db
+        .read(&sql, &[Cell::Int(batch_id)], &[Text, Int, Text, Text, Text])?
+        .iter()
+        .map(|r| Rejection {
+            file: r[0].text(),
+            row: r[1].opt_int().and_then(|n| u64::try_from(n).ok()),
+            field: r[2].opt_text(),
+            reason: r[3].text(),
+            raw: r[4].opt_text(),
+        })
+        .collect())
+}
+
+/// Calls `f` for each matching event in `fid` order (insertion order), read as
+/// it streams, stopping at the first error; from either backend.
+pub fn for_each_event<E: From<StoreError>>(
+    db: &mut dyn SqlRead,
+    filter: &EventFilter,
+    mut f: impl FnMut(StoredEvent) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut sql = format!(
+        "SELECT fid, source, source_id, occurred_at, occurred_to, reported_at, category, category_norm,
+         precision, {}, stadsdel, stadsdelsomrade_2020, stadsdelsomrade_2023, outside_areas, batch_id,
+         CAST(attributes AS text) FROM events WHERE 1 = 1",
+        db.geometry("geom")
+    );
+    let mut args = Vec::new();
+    let mut and = |sql: &mut String, condition: &str, value: Cell| {
+        args.push(value);
+        sql.push_str(&format!(" AND {condition} {}", db.mark(args.len())));
+    };
+    if let Some(s) = filter.source {
+        and(&mut sql, "source =", Cell::Text(s.as_str().to_owned()));
     }
+    if let Some(t) = filter.from_utc {
+        and(&mut sql, "occurred_utc >=", Cell::Int(t));
+    }
+    if let Some(t) = filter.to_utc {
+        and(&mut sql, "occurred_utc <", Cell::Int(t));
+    }
+    sql.push_str(" ORDER BY fid");
+    let kinds = [
+        Int, Text, Text, Text, Text, Text, Text, Text, Text, Point, Text, Text, Text, Bool, Int,
+        Text,
+    ];
+    crate::sql::each_with(db, &sql, &args, &kinds, |r| {
+        let fid = r[0].int();
+        let point = match &r[9] {
+            Cell::Geom(blob) => geom::decode_point(blob),
+            _ => None,
+        };
+        let (x, y) = point.ok_or_else(|| StoreError::Corrupt {
+            path: Default::default(),
+            table: "events",
+            rowid: fid,
+            reason: "geometry is not a point".into(),
+        })?;
+        f(StoredEvent {
+            fid,
+            source: r[1].text(),
+            source_id: r[2].text(),
+            occurred_at: r[3].text(),
+            occurred_to: r[4].opt_text(),
+            reported_at: r[5].opt_text(),
+            category: r[6].text(),
+            category_norm: r[7].text(),
+            precision: r[8].text(),
+            x,
+            y,
+            stadsdel: r[10].opt_text(),
+            stadsdelsomrade_2020: r[11].opt_text(),
+            stadsdelsomrade_2023: r[12].opt_text(),
+            outside_areas: r[13].flag(),
+            batch_id: r[14].int(),
+            attributes: r[15].text(),
+        })
+    })
 }

@@ -295,7 +295,7 @@ impl Table {
     }
 }
 
-fn cell(kind: Kind, v: ValueRef<'_>) -> Result<Cell, String> {
+pub(crate) fn cell(kind: Kind, v: ValueRef<'_>) -> Result<Cell, String> {
     Ok(match (kind, v) {
         (_, ValueRef::Null) => Cell::Null,
         (Int, ValueRef::Integer(i)) => Cell::Int(i),
@@ -313,7 +313,7 @@ fn cell(kind: Kind, v: ValueRef<'_>) -> Result<Cell, String> {
     })
 }
 
-fn value(v: &Cell) -> Value {
+pub(crate) fn value(v: &Cell) -> Value {
     match v {
         Cell::Null => Value::Null,
         Cell::Int(i) => Value::Integer(*i),

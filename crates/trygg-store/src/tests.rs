@@ -143,7 +143,7 @@ fn batch_lands_whole_counts_duplicates_and_rolls_back_when_dropped() {
     }
     drop(batch);
     assert_eq!(store.event_count().expect("count"), 10);
-    let batches = store.batches().expect("batches");
+    let batches = crate::batches(&mut store).expect("batches");
     assert_eq!(batches.len(), 1);
     assert_eq!(
         (
@@ -157,27 +157,27 @@ fn batch_lands_whole_counts_duplicates_and_rolls_back_when_dropped() {
         batches[0].files,
         vec![("a.csv".to_owned(), "ab".to_owned())]
     );
-    let rejections = store.rejections(id).expect("rejections");
+    let rejections = crate::rejections(&mut store, id).expect("rejections");
     assert_eq!(rejections.len(), 1);
     assert_eq!(rejections[0].row, Some(4));
 
     // Reopening sees the same; the exported point is the inserted one.
     let path = store.path().to_owned();
     drop(store);
-    let store = Store::open(&path).expect("reopen");
+    let mut store = Store::open(&path).expect("reopen");
     let mut seen = Vec::new();
-    store
-        .for_each_event(
-            &EventFilter {
-                source: Some(Source::Crimes),
-                ..EventFilter::default()
-            },
-            |e| -> Result<(), StoreError> {
-                seen.push((e.source_id, e.x, e.occurred_at));
-                Ok(())
-            },
-        )
-        .expect("read");
+    crate::for_each_event(
+        &mut store,
+        &EventFilter {
+            source: Some(Source::Crimes),
+            ..EventFilter::default()
+        },
+        |e| -> Result<(), StoreError> {
+            seen.push((e.source_id, e.x, e.occurred_at));
+            Ok(())
+        },
+    )
+    .expect("read");
     assert_eq!(seen.len(), 10);
     assert_eq!(
         seen[3],
@@ -406,7 +406,7 @@ fn reverting_a_batch_removes_its_events_and_marks_it() {
     }
     assert_eq!(store.revert_batch(1, "tester").expect("revert"), 3);
     assert_eq!(store.event_count().expect("count"), 2);
-    let batches = store.batches().expect("batches");
+    let batches = crate::batches(&mut store).expect("batches");
     let reverted = batches[0].reverted.as_ref().expect("reverted");
     assert_eq!((reverted.by.as_str(), reverted.events), ("tester", 3));
     assert!(batches[1].reverted.is_none());
@@ -426,16 +426,15 @@ type Current = (f64, String, i64);
 type Replaced = (String, i64, i64);
 
 /// The current row of an id and its history.
-fn versions(store: &Store, id: &str) -> (Current, Vec<Replaced>) {
+fn versions(store: &mut Store, id: &str) -> (Current, Vec<Replaced>) {
     let mut current = None;
-    store
-        .for_each_event(&EventFilter::default(), |e| {
-            if e.source_id == id {
-                current = Some((e.x, e.category.clone(), e.batch_id));
-            }
-            Ok::<(), StoreError>(())
-        })
-        .expect("events");
+    crate::for_each_event(store, &EventFilter::default(), |e| {
+        if e.source_id == id {
+            current = Some((e.x, e.category.clone(), e.batch_id));
+        }
+        Ok::<(), StoreError>(())
+    })
+    .expect("events");
     let history = store
         .history(Source::Crimes, id)
         .expect("history")
@@ -483,11 +482,11 @@ fn a_revision_becomes_current_keeps_the_history_and_never_rolls_back() {
         [Insert::Updated, Insert::Duplicate]
     );
     assert_eq!(store.event_count().expect("count"), 2);
-    let (now, history) = versions(&store, "c1");
+    let (now, history) = versions(&mut store, "c1");
     assert_eq!((now.1.as_str(), now.2), ("Rån", 2));
     assert_eq!(history, [("Cykelstöld".to_owned(), 1, 2)]);
     assert_eq!(
-        store.batches().expect("batches")[1].updated,
+        crate::batches(&mut store).expect("batches")[1].updated,
         0,
         "counts come from the files"
     );
@@ -501,7 +500,7 @@ fn a_revision_becomes_current_keeps_the_history_and_never_rolls_back() {
         batch_of(&mut store, std::slice::from_ref(&first)),
         [Insert::Duplicate]
     );
-    assert_eq!(versions(&store, "c1").0 .1, "Rån");
+    assert_eq!(versions(&mut store, "c1").0 .1, "Rån");
     let moved = Event {
         x: 674_050.0,
         category: "Rån, grovt".into(),
@@ -511,7 +510,7 @@ fn a_revision_becomes_current_keeps_the_history_and_never_rolls_back() {
         batch_of(&mut store, std::slice::from_ref(&moved)),
         [Insert::Updated]
     );
-    let (now, history) = versions(&store, "c1");
+    let (now, history) = versions(&mut store, "c1");
     assert_eq!((now.0, now.1.as_str(), now.2), (674_050.0, "Rån, grovt", 4));
     assert_eq!(
         history,
@@ -520,12 +519,12 @@ fn a_revision_becomes_current_keeps_the_history_and_never_rolls_back() {
     // Reverting batch 2 (whose version was replaced by 4): the current version
     // stays, the first now counts as replaced by 4.
     store.revert_batch(2, "t").expect("revert 2");
-    let (now, history) = versions(&store, "c1");
+    let (now, history) = versions(&mut store, "c1");
     assert_eq!(now.2, 4);
     assert_eq!(history, [("Cykelstöld".to_owned(), 1, 4)]);
     // Reverting batch 4 gives back the version it replaced, at its place.
     assert_eq!(store.revert_batch(4, "t").expect("revert 4"), 1);
-    let (now, history) = versions(&store, "c1");
+    let (now, history) = versions(&mut store, "c1");
     assert_eq!((now.0, now.1.as_str(), now.2), (674_000.0, "Cykelstöld", 1));
     assert!(history.is_empty());
     assert_eq!(store.event_count().expect("count"), 2);
@@ -581,9 +580,9 @@ fn a_store_of_schema_3_migrates_and_its_rows_compare_by_content() {
         ..first
     };
     assert_eq!(batch_of(&mut store, &[revised]), [Insert::Updated]);
-    assert_eq!(versions(&store, "c1").1.len(), 1);
+    assert_eq!(versions(&mut store, "c1").1.len(), 1);
     // Schema 5's R-tree indexes the rows stored before the migration too.
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     drop(dir);
 }
 
@@ -801,7 +800,7 @@ fn regression_a_store_without_extent_keeps_centimetres_in_the_view() {
 }
 
 /// The R-tree's rows equal the events' points, one for one.
-fn rtree_matches(store: &Store) {
+fn rtree_matches(store: &mut Store) {
     let conn = rusqlite::Connection::open(store.path()).expect("open");
     let missing: i64 = conn
         .query_row(
@@ -824,12 +823,11 @@ fn rtree_matches(store: &Store) {
         .expect("rtreecheck");
     assert_eq!(check, "ok", "SQLite's own check of the tree");
     let mut points = Vec::new();
-    store
-        .for_each_event(&EventFilter::default(), |e| {
-            points.push((e.x, e.y));
-            Ok::<(), StoreError>(())
-        })
-        .expect("events");
+    crate::for_each_event(store, &EventFilter::default(), |e| {
+        points.push((e.x, e.y));
+        Ok::<(), StoreError>(())
+    })
+    .expect("events");
     let mut stmt = conn
         .prepare("SELECT minx, maxx, miny, maxy FROM rtree_events_geom ORDER BY id")
         .expect("prepare");
@@ -864,7 +862,7 @@ fn the_rtree_index_follows_batches_revisions_and_reverts() {
         })
         .collect();
     batch_of(&mut store, &events[..30]);
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     // A second batch adds 20 and moves one event: the index follows both.
     let moved = Event {
         x: 675_555.5,
@@ -874,17 +872,17 @@ fn the_rtree_index_follows_batches_revisions_and_reverts() {
     let mut second: Vec<Event> = events[30..].to_vec();
     second.push(moved);
     batch_of(&mut store, &second);
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     // A dropped batch leaves the index (and its trigger) as they were.
     let mut dropped = store.begin_batch(&info()).expect("begin");
     dropped
         .insert(&event(999, 671_000.0, 6_581_000.0, Precision::Exact, at))
         .expect("insert");
     drop(dropped);
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     // Reverting the second batch removes its rows and moves the event back.
     store.revert_batch(2, "t").expect("revert");
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     let conn = rusqlite::Connection::open(store.path()).expect("open");
     let triggers: i64 = conn
         .query_row(
@@ -926,7 +924,7 @@ fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
         Insert::Updated
     );
     many[5] = moved;
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     let conn = rusqlite::Connection::open(store.path()).expect("open");
     let root: Vec<u8> = conn
         .query_row(
@@ -959,7 +957,7 @@ fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
         &mut store,
         &[event(40_000, 665_000.0, 6_575_000.0, Precision::Exact, at)],
     );
-    rtree_matches(&store);
+    rtree_matches(&mut store);
     store.revert_batch(1, "t").expect("revert");
-    rtree_matches(&store);
+    rtree_matches(&mut store);
 }

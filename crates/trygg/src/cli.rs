@@ -37,7 +37,7 @@ pub enum Command {
     },
     /// Show what a store holds: events per source, area layers, recent batches.
     Info {
-        /// The store file.
+        /// The store file, or a postgres:// URL.
         #[arg(long)]
         store: PathBuf,
     },
@@ -94,7 +94,7 @@ pub enum Command {
 pub enum BatchesCommand {
     /// List the committed batches with their files, counts and reverts.
     List {
-        /// The store file.
+        /// The store file, or a postgres:// URL.
         #[arg(long)]
         store: PathBuf,
         /// One JSON array on stdout instead of lines.
@@ -105,7 +105,7 @@ pub enum BatchesCommand {
     /// reverted (by whom, when, how many events). Re-ingesting the files then adds
     /// their events again.
     Revert {
-        /// The store file.
+        /// The store file, or a postgres:// URL.
         #[arg(long)]
         store: PathBuf,
         /// The batch id (see `trygg batches list`).
@@ -178,7 +178,7 @@ pub enum AreasCommand {
     Load(AreasLoadArgs),
     /// List the store's area layers.
     List {
-        /// The store file.
+        /// The store file, or a postgres:// URL.
         #[arg(long)]
         store: PathBuf,
     },
@@ -187,7 +187,8 @@ pub enum AreasCommand {
 /// `trygg areas load`.
 #[derive(Debug, Args)]
 pub struct AreasLoadArgs {
-    /// The store file; created (without default areas) if it does not exist.
+    /// The store file, created (without default areas) if it does not exist;
+    /// or a postgres:// URL.
     #[arg(long)]
     pub store: PathBuf,
     /// The layer's name in the store.
@@ -230,7 +231,7 @@ pub enum FormatArg {
 /// `trygg export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The store file.
+    /// The store file, or a postgres:// URL.
     #[arg(long)]
     pub store: PathBuf,
     /// Only this source.
@@ -292,7 +293,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub log_json: bool,
     /// Make the weekly report on a schedule, Stockholm time, e.g. "mon 06:00"
-    /// (reports go to `[reports] dir`, default reports/ beside the store).
+    /// (reports go to `[reports] dir`, default reports/ beside the store; over
+    /// PostgreSQL into the database, made by one replica).
     #[arg(long)]
     pub weekly_report: Option<String>,
     /// Poll this police events feed (e.g. https://polisen.se/api/events)

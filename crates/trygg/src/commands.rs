@@ -9,7 +9,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest, Progress};
 use trygg_ingest::setup::{begin_store, load_area_layer, AreaLoad};
-use trygg_store::{BatchRecord, EventFilter, Store};
+use trygg_query::{Location, StoreConn};
+use trygg_store::{BatchRecord, EventFilter, IngestStore, Store};
 
 use crate::cli::{
     AreasCommand, AreasLoadArgs, BatchesCommand, Cli, Command, ExportArgs, FormatArg, IngestArgs,
@@ -197,12 +198,15 @@ fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
         source_layer: args.source_layer.clone(),
         replace: args.replace,
     };
-    let n = in_store(
-        &args.store,
-        false,
-        |_| true,
-        |store| Ok(load_area_layer(store, &args.file, &load)?),
-    )?;
+    let n = match args.store.to_str().filter(|s| trygg_pg::is_url(s)) {
+        Some(url) => load_area_layer(&mut trygg_pg::PgStore::open(url)?, &args.file, &load)?,
+        None => in_store(
+            &args.store,
+            false,
+            |_| true,
+            |store| Ok(load_area_layer(store, &args.file, &load)?),
+        )?,
+    };
     writeln!(
         std::io::stdout(),
         "loaded {n} areas from {} as layer '{}'",
@@ -213,10 +217,9 @@ fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_areas_list(path: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open(path)?;
+    let mut store = StoreConn::open(&Location::of(path))?;
     let mut out = std::io::stdout().lock();
-    for layer in store.area_layers()? {
-        let n = store.areas(&layer.name)?.len();
+    for (layer, n) in store.layers()? {
         let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
         writeln!(
             out,
@@ -234,7 +237,7 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (from_utc, to_utc) = day_range(args.from, args.to)?;
     // The output is checked (never the store) and opened before the store is.
     let mut w = Sink::open(args.out.as_deref(), &args.store)?;
-    let store = Store::open(&args.store)?;
+    let mut store = StoreConn::open(&Location::of(&args.store))?;
     let filter = EventFilter {
         source: args.source.map(Into::into),
         from_utc,
@@ -244,37 +247,29 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Csv => trygg_export::Format::Csv,
         FormatArg::Geojson => trygg_export::Format::GeoJson,
     };
-    let n = trygg_export::export(&store, &filter, format, &mut w)?;
+    let n = trygg_export::export(store.sql(), &filter, format, &mut w)?;
     w.finish()?;
     let _ = writeln!(std::io::stderr(), "exported {n} events");
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_info(path: &Path) -> anyhow::Result<ExitCode> {
-    let store = Store::open(path)?;
+    let location = Location::of(path);
+    let mut store = StoreConn::open(&location)?;
+    let (events, extent) = store.events_summary()?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "store {}: {} events",
-        path.display(),
-        store.event_count()?
-    )?;
-    if let Some(e) = store.extent()? {
+    writeln!(out, "store {location}: {events} events")?;
+    if let Some(e) = extent {
         writeln!(
             out,
             "extent (EPSG:3006): {:.0},{:.0} .. {:.0},{:.0}",
             e.min_x, e.min_y, e.max_x, e.max_y
         )?;
     }
-    for layer in store.area_layers()? {
-        writeln!(
-            out,
-            "area layer {} ({} areas)",
-            layer.name,
-            store.areas(&layer.name)?.len()
-        )?;
+    for (layer, n) in store.layers()? {
+        writeln!(out, "area layer {} ({n} areas)", layer.name)?;
     }
-    for b in store.batches()? {
+    for b in trygg_store::batches(store.sql())? {
         writeln!(out, "{}", batch_line(&b))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -307,8 +302,7 @@ fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match command {
         BatchesCommand::List { store, json } => {
-            let store = Store::open(store)?;
-            let batches = store.batches()?;
+            let batches = trygg_store::batches(StoreConn::open(&Location::of(store))?.sql())?;
             if *json {
                 let list: Vec<_> = batches.iter().map(BatchRecord::to_json).collect();
                 writeln!(out, "{}", serde_json::Value::Array(list))?;
@@ -328,8 +322,10 @@ fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
                     .or_else(|_| std::env::var("LOGNAME"))
                     .unwrap_or_else(|_| "unknown".to_owned()),
             };
-            let mut store = Store::open(store)?;
-            let removed = store.revert_batch(*batch, &by)?;
+            let removed = match store.to_str().filter(|s| trygg_pg::is_url(s)) {
+                Some(url) => trygg_pg::PgStore::open(url)?.revert_batch(*batch, &by)?,
+                None => Store::open(store)?.revert_batch(*batch, &by)?,
+            };
             writeln!(
                 out,
                 "reverted batch {batch}: {removed} events removed or given back the version the batch replaced; the batch stays listed as reverted by {by}"

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use trygg_pg::{is_url, Copied, PgStore};
-use trygg_store::Store;
+use trygg_store::{copy_reports, ReportDir, ReportShelf, Store};
 
 /// `trygg migrate --store STORE`.
 pub fn migrate(store: &str) -> anyhow::Result<ExitCode> {
@@ -39,9 +39,31 @@ pub fn copy(from: &str, to: &str) -> anyhow::Result<ExitCode> {
             let store = Store::open(Path::new(from))?;
             let mut pg = PgStore::connect(to)?;
             pg.migrate()?;
-            pg.import(&store)?
+            pg.import(&store, &mut ReportDir::beside(Path::new(from)))?
         }
-        (true, false) => PgStore::open(from)?.export(Path::new(to))?,
+        (true, false) => {
+            let mut pg = PgStore::open(from)?;
+            // The database's reports go to the folder a server over the new
+            // file reads them from; one that holds reports already is left alone.
+            let mut reports = ReportDir::beside(Path::new(to));
+            let kept = pg.report_weeks()?.len();
+            if kept > 0 && !reports.report_weeks()?.is_empty() {
+                anyhow::bail!(
+                    "{} holds reports already: the database's {kept} weekly reports would go \
+                     there; move it away or copy to another folder",
+                    reports.0.display()
+                );
+            }
+            let mut copied = pg.export(Path::new(to))?;
+            let weeks = copy_reports(&mut pg, &mut reports).map_err(|e| {
+                anyhow::anyhow!(
+                    "{to} is complete, but copying the reports into {} failed: {e}",
+                    reports.0.display()
+                )
+            })?;
+            copied.tables.push(("reports", weeks));
+            copied
+        }
         (false, false) => anyhow::bail!(
             "--from {from} and --to {to} are both files: copy a GeoPackage store with `cp` (or give a postgres:// URL)"
         ),

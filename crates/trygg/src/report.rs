@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use trygg_query::charts::Lang;
-use trygg_query::{Policy, Snapshot, WeeklyRequest};
-use trygg_store::Store;
+use trygg_query::{Location, Policy, Snapshot, StoreConn, WeeklyRequest};
 
 /// `trygg report ...`.
 #[derive(Debug, Subcommand)]
@@ -31,7 +30,8 @@ pub enum PoliceCommand {
 /// `trygg police poll`.
 #[derive(Debug, Args)]
 pub struct PollArgs {
-    /// The store file (created with Stockholm's areas if missing).
+    /// The store file (created with Stockholm's areas if missing), or a
+    /// postgres:// URL.
     #[arg(long)]
     store: PathBuf,
     /// The feed.
@@ -54,13 +54,22 @@ pub fn police(command: &PoliceCommand) -> anyhow::Result<ExitCode> {
         ..trygg_feed::FeedConfig::new(&a.url)
     };
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    // A new store is kept only when the poll stored a batch.
-    let record = crate::commands::in_store(
-        &a.store,
-        true,
-        |r: &trygg_store::PollRecord| r.batch_id.is_some(),
-        |store| Ok(trygg_feed::poll(store, &cfg, &now, &std::thread::sleep)?),
-    )?;
+    let record = match a.store.to_str().filter(|s| trygg_pg::is_url(s)) {
+        // A database gets its schema and areas with `trygg migrate`/`trygg copy`.
+        Some(url) => trygg_feed::poll(
+            &mut trygg_pg::PgStore::open(url)?,
+            &cfg,
+            &now,
+            &std::thread::sleep,
+        )?,
+        // A new store is kept only when the poll stored a batch.
+        None => crate::commands::in_store(
+            &a.store,
+            true,
+            |r: &trygg_store::PollRecord| r.batch_id.is_some(),
+            |store| Ok(trygg_feed::poll(store, &cfg, &now, &std::thread::sleep)?),
+        )?,
+    };
     writeln!(
         std::io::stdout().lock(),
         "{}",
@@ -76,7 +85,7 @@ pub fn police(command: &PoliceCommand) -> anyhow::Result<ExitCode> {
 /// `trygg report weekly`.
 #[derive(Debug, Args)]
 pub struct WeeklyArgs {
-    /// The store file.
+    /// The store file, or a postgres:// URL.
     #[arg(long)]
     store: PathBuf,
     /// The ISO week, e.g. 2024-W20.
@@ -124,8 +133,8 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<ExitCode> {
     let ReportCommand::Weekly(a) = command;
     let lang: Lang = a.lang.parse().map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     let chromium = chromium(a.no_pdf)?;
-    let store = Store::open(&a.store)?;
-    let snap = Snapshot::load(&store)?;
+    let snap = Snapshot::open(&a.store)?;
+    let mut store = StoreConn::open(&Location::of(&a.store))?;
     let request = WeeklyRequest {
         week: a.week.clone(),
         layer: a.area_layer.clone(),
@@ -135,7 +144,7 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<ExitCode> {
             suppress: a.suppress,
         },
     };
-    let report = trygg_report::build(&store, &snap, &request, &Policy::default(), lang)?;
+    let report = trygg_report::build(store.sql(), &snap, &request, &Policy::default(), lang)?;
     let out = trygg_report::Output {
         dir: a
             .out

@@ -29,7 +29,7 @@ pub(crate) async fn batches(
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers)?.require(Role::Admin)?;
     let s = state.clone();
-    let list = blocking(move || s.with_store(|store| store.batches())).await?;
+    let list = blocking(move || s.read_store(trygg_store::batches)).await?;
     let rows: Vec<Value> = list.iter().map(BatchRecord::to_json).collect();
     Ok(Json(json!({"batches": rows})))
 }
@@ -44,9 +44,9 @@ pub(crate) async fn rejections(
     let id = batch_id(&id)?;
     let s = state.clone();
     let (known, list) = blocking(move || {
-        s.with_store(|store| {
-            let known = store.batches()?.iter().any(|b| b.id == id);
-            Ok((known, store.rejections(id)?))
+        s.read_store(|store| {
+            let known = trygg_store::batches(store)?.iter().any(|b| b.id == id);
+            Ok((known, trygg_store::rejections(store, id)?))
         })
     })
     .await?;
@@ -71,7 +71,11 @@ pub(crate) async fn revert(
     let id = batch_id(&id)?;
     let s = state.clone();
     let removed = blocking(move || -> Result<u64, ApiError> {
-        let known = s.with_store(|store| Ok(store.batches()?.into_iter().find(|b| b.id == id)))?;
+        let known = s.read_store(|store| {
+            Ok(trygg_store::batches(store)?
+                .into_iter()
+                .find(|b| b.id == id))
+        })?;
         match known {
             None => return Err(ApiError::not_found(format!("no batch {id}")).field("id")),
             Some(b) if b.reverted.is_some() => {
@@ -84,7 +88,7 @@ pub(crate) async fn revert(
             }
             Some(_) => {}
         }
-        let removed = s.with_store(|store| store.revert_batch(id, &who.name))?;
+        let removed = s.write_store(|store| store.revert_batch(id, &who.name))?;
         s.refresh()?;
         s.audit(&who, "revert", &format!("batch {id}"), Some(removed), "")?;
         Ok(removed)
@@ -101,9 +105,15 @@ pub(crate) async fn police(
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers)?.require(Role::Admin)?;
     let s = state.clone();
-    let (counts, polls) =
-        blocking(move || s.with_store(|store| Ok((store.feed_counts()?, store.polls(100)?))))
-            .await?;
+    let (counts, polls) = blocking(move || {
+        s.read_store(|store| {
+            Ok((
+                trygg_store::feed_counts(store)?,
+                trygg_store::polls(store, 100)?,
+            ))
+        })
+    })
+    .await?;
     Ok(Json(json!({
         "url": state.config.police.url,
         "interval_s": state.config.police.interval_s,
@@ -145,7 +155,8 @@ pub(crate) async fn audit(
         }
     }
     let s = state.clone();
-    let entries = blocking(move || s.with_store(|st| st.audit_log(limit, before))).await?;
+    let entries =
+        blocking(move || s.read_store(|st| trygg_store::audit_log(st, limit, before))).await?;
     let rows: Vec<Value> = entries
         .iter()
         .map(|e| json!({"id": e.id, "at": e.at, "who": e.who, "role": e.role, "action": e.action, "target": e.target, "rows": e.rows, "detail": e.detail}))

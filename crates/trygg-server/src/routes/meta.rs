@@ -35,7 +35,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Json<Value> {
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let snap = state.live.current();
     let s = state.clone();
-    let feed = blocking(move || s.with_store(|store| store.feed_counts()))
+    let feed = blocking(move || s.read_store(trygg_store::feed_counts))
         .await
         .unwrap_or_default();
     let text = state.metrics.render(

@@ -1,6 +1,7 @@
 //! The weekly reports the schedule made (`[reports]`): `GET /api/v1/reports`
 //! lists them, newest first; `GET /api/v1/reports/{week}/{file}` gives one of
-//! their files. Reports are suppressed as for viewers, so every role may read
+//! their files, from the reports folder beside a GeoPackage store or from the
+//! database. Reports are suppressed as for viewers, so every role may read
 //! them.
 
 use axum::extract::{Path, State};
@@ -34,10 +35,9 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     caller(&state, &headers)?.require(Role::Viewer)?;
-    let dir = state.config.reports_dir();
     let scheduled = state.config.reports.weekly.clone();
-    let reports =
-        blocking(move || Ok(dir.map(|d| Scheduler::list(&d)).unwrap_or_default())).await?;
+    let s = state.clone();
+    let reports = blocking(move || s.with_reports(Scheduler::list)).await?;
     let reports: Vec<Value> = reports
         .iter()
         .map(|r| {
@@ -76,13 +76,10 @@ pub(crate) async fn file(
         ))
         .field("file"));
     };
-    let Some(dir) = state.config.reports_dir() else {
-        return Err(ApiError::not_found("no reports are kept".to_owned()).field("week"));
-    };
-    let path = dir.join(&week).join(&name);
+    let s = state.clone();
     let bytes = blocking(move || {
-        std::fs::read(&path)
-            .map_err(|_| ApiError::not_found(format!("no {name} for {week}")).field("week"))
+        s.with_reports(|shelf| shelf.report_file(&week, &name))?
+            .ok_or_else(|| ApiError::not_found(format!("no {name} for {week}")).field("week"))
     })
     .await?;
     let mut r = bytes.into_response();
