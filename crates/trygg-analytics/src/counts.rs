@@ -652,16 +652,14 @@ pub fn area_counts_from(
     if query.selection.has_time_range() {
         return Err(CountsError::TimeRangeInSelection);
     }
-    let Some((source_mask, category_mask)) = query.selection.matcher().masks() else {
-        return Err(CountsError::NotPushable {
-            field: if query.selection.hours.is_some() {
-                "hours"
-            } else {
-                "weekdays"
-            },
-            reason: "an hour or weekday filter needs each event's local time",
-        });
-    };
+    let (sources, categories) =
+        query
+            .selection
+            .pushable()
+            .map_err(|field| CountsError::NotPushable {
+                field,
+                reason: "an hour or weekday filter needs each event's local time",
+            })?;
     let mut unknown = Vec::new();
     if layer.slot_of(false, None, &mut unknown).is_none() {
         return Err(CountsError::NotPushable {
@@ -669,17 +667,6 @@ pub fn area_counts_from(
             reason: "a polygon or grid layer places each event by its point",
         });
     }
-    let has = |mask: u32, code: u8| (mask >> code) & 1 == 1;
-    let sources: Vec<Source> = Source::ALL
-        .into_iter()
-        .filter(|s| has(source_mask, s.code()))
-        .collect();
-    let categories = (category_mask != u32::MAX).then(|| {
-        NormCategory::ALL
-            .into_iter()
-            .filter(|c| has(category_mask, c.code()))
-            .collect()
-    });
     let (na, ng) = (layer.areas().len(), query.group_by.len());
     let mut count = |p: Period| -> Result<PeriodCounts, CountsError> {
         let (from_utc, to_utc) = p.utc_bounds();

@@ -286,6 +286,32 @@ impl Selection {
         }
     }
 
+    /// The sources and categories (`None`: any) of the selection as lists a
+    /// store can filter by, when they and the time range are all there is to
+    /// it; else the field (`hours`, `weekdays`) that needs each event's local
+    /// time.
+    pub fn pushable(&self) -> Result<(Vec<Source>, Option<Vec<NormCategory>>), &'static str> {
+        let Some((source_mask, category_mask)) = self.matcher().masks() else {
+            return Err(if self.hours.is_some() {
+                "hours"
+            } else {
+                "weekdays"
+            });
+        };
+        let has = |mask: u32, code: u8| (mask >> code) & 1 == 1;
+        let sources = Source::ALL
+            .into_iter()
+            .filter(|s| has(source_mask, s.code()))
+            .collect();
+        let categories = (category_mask != u32::MAX).then(|| {
+            NormCategory::ALL
+                .into_iter()
+                .filter(|c| has(category_mask, c.code()))
+                .collect()
+        });
+        Ok((sources, categories))
+    }
+
     /// The view indices of matching events, ascending.
     pub fn indices(&self, view: &EventView) -> Vec<u32> {
         self.indices_and_left_out(view).0

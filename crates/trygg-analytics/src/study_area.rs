@@ -202,6 +202,52 @@ pub struct BinnedCounts {
     pub summary: BinningSummary,
 }
 
+/// Where an event counts when counting into a dense grid: its cell of the
+/// grid with a border column and row (a cell off the grid, below its origin
+/// wrapping to a huge value, is clamped onto the border), or one of two slots
+/// for the imprecise events. One random write per event, no unpredictable
+/// branch; cells off land and the border are what lies outside the study area.
+struct DenseSlots {
+    col0: i64,
+    row0: i64,
+    width: usize,
+    height: usize,
+    /// The stadsdel-precision slot; the municipality one follows.
+    stadsdel: usize,
+}
+
+impl DenseSlots {
+    fn of(dense: &Dense) -> DenseSlots {
+        DenseSlots {
+            col0: dense.col0,
+            row0: dense.row0,
+            width: dense.width,
+            height: dense.height,
+            stadsdel: (dense.width + 1) * (dense.height + 1),
+        }
+    }
+
+    /// Slots in all.
+    fn len(&self) -> usize {
+        self.stadsdel + 2
+    }
+
+    /// The slot of an event in cell `c` with precision code `precision`.
+    #[inline]
+    fn slot(&self, c: SquareCell, precision: u8) -> usize {
+        let col = (c.col.wrapping_sub(self.col0) as u64).min(self.width as u64) as usize;
+        let row = (c.row.wrapping_sub(self.row0) as u64).min(self.height as u64) as usize;
+        let mut slot = row * (self.width + 1) + col;
+        if precision == Precision::Stadsdel.code() {
+            slot = self.stadsdel;
+        }
+        if precision == Precision::Municipality.code() {
+            slot = self.stadsdel + 1;
+        }
+        slot
+    }
+}
+
 /// Dense (col, row) → cell lookup over the study cells' bounding box.
 #[derive(Debug, Clone)]
 pub(crate) struct Dense {
@@ -597,35 +643,13 @@ impl StudyArea {
         dense: &Dense,
     ) -> BinnedCounts {
         let (source, category, precision, _) = view.code_columns();
-        let n = self.cells.len();
-        let stadsdel_code = Precision::Stadsdel.code();
-        let municipality_code = Precision::Municipality.code();
-        // Counted straight into the dense grid with a border column and row (a
-        // cell off the grid, below its origin wrapping to a huge value, is
-        // clamped onto the border) and two slots for the imprecise events: one
-        // random write per event, no unpredictable branch. Cells off land and
-        // the border are what lies outside the study area.
-        let (w, h) = (dense.width, dense.height);
-        let slots = (w + 1) * (h + 1);
-        let (stadsdel, municipality) = (slots, slots + 1);
-        let (col0, row0) = (dense.col0, dense.row0);
+        let slots = DenseSlots::of(dense);
         let part = |r: std::ops::Range<usize>| -> Vec<u32> {
-            let mut out = vec![0u32; slots + 2];
+            let mut out = vec![0u32; slots.len()];
             for i in r {
                 let hit = (source_mask >> source[i]) & (category_mask >> category[i]) & 1;
-                let p = precision[i];
                 let (x, y) = view.xy(i);
-                let c = grid.cell_of(x, y);
-                let col = (c.col.wrapping_sub(col0) as u64).min(w as u64) as usize;
-                let row = (c.row.wrapping_sub(row0) as u64).min(h as u64) as usize;
-                let mut slot = row * (w + 1) + col;
-                if p == stadsdel_code {
-                    slot = stadsdel;
-                }
-                if p == municipality_code {
-                    slot = municipality;
-                }
-                out[slot] += hit;
+                out[slots.slot(grid.cell_of(x, y), precision[i])] += hit;
             }
             out
         };
@@ -637,13 +661,42 @@ impl StudyArea {
                 .map(|s| part(range.start + s..range.start + (s + (1 << 31)).min(chunk.end)))
                 .collect()
         });
-        let mut total = vec![0u64; slots + 2];
+        let mut total = vec![0u64; slots.len()];
         for p in parts {
             for (t, v) in total.iter_mut().zip(p) {
                 *t += u64::from(v);
             }
         }
-        let mut counts = vec![0u32; n];
+        self.binned_from_slots(dense, &slots, &total)
+    }
+
+    /// Counts per study cell from counts the store made per square grid cell
+    /// and location precision ([`trygg_store::grid_counts`] on this study
+    /// area's grid): what [`StudyArea::bin_selection`] finds from the view for
+    /// the same events. `None` for cells other than square ones.
+    pub fn binned_from_grid(&self, groups: &[trygg_store::GridCount]) -> Option<BinnedCounts> {
+        let Keys::Square {
+            dense: Some(dense), ..
+        } = &self.keys
+        else {
+            return None;
+        };
+        let slots = DenseSlots::of(dense);
+        let mut total = vec![0u64; slots.len()];
+        for g in groups {
+            let cell = SquareCell {
+                col: g.col,
+                row: g.row,
+            };
+            total[slots.slot(cell, g.precision.code())] += g.count;
+        }
+        Some(self.binned_from_slots(dense, &slots, &total))
+    }
+
+    /// The binned counts from the slots' totals ([`DenseSlots`]).
+    fn binned_from_slots(&self, dense: &Dense, slots: &DenseSlots, total: &[u64]) -> BinnedCounts {
+        let (w, h) = (dense.width, dense.height);
+        let mut counts = vec![0u32; self.cells.len()];
         let mut binned = 0u64;
         for row in 0..h {
             for col in 0..w {
@@ -655,10 +708,11 @@ impl StudyArea {
                 }
             }
         }
+        let (stadsdel, municipality) = (slots.stadsdel, slots.stadsdel + 1);
         let excluded_stadsdel_precision = total[stadsdel];
         let excluded_municipality_precision = total[municipality];
         let excluded_imprecise = excluded_stadsdel_precision + excluded_municipality_precision;
-        let outside = total[..slots].iter().sum::<u64>() - binned;
+        let outside = total[..stadsdel].iter().sum::<u64>() - binned;
         BinnedCounts {
             counts,
             summary: BinningSummary {
@@ -957,6 +1011,59 @@ mod tests {
             assert_eq!(got, (expected, left_out), "{selection:?}");
             assert!(got.0.summary.binned > 0 && got.0.summary.outside_study_area > 0);
         }
+    }
+
+    #[test]
+    fn counts_a_store_made_per_grid_cell_bin_as_the_view_does() {
+        // Seeded events with fractional coordinates, some on cell edges, of
+        // every precision: the store's per-cell, per-precision groups (a plain
+        // grouping here) give exactly what binning the view's events gives.
+        let grid = SquareGrid::new(100.0).unwrap();
+        let study = StudyArea::square(grid, &land()).unwrap();
+        let mut b = EventViewBuilder::new((670_000.0, 6_570_000.0));
+        let mut state = 11u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % m
+        };
+        for k in 0..4_000i64 {
+            let edge = next(4) == 0;
+            let x = 673_800.0 + next(1_400) as f64 + if edge { 0.0 } else { 0.37 };
+            let y = 6_579_800.0 + next(1_400) as f64 + if edge { 0.0 } else { 0.61 };
+            let p = Precision::ALL[next(Precision::ALL.len() as u64) as usize];
+            b.push(k, x, y, Source::Crimes, NormCategory::Other, p, "x", None);
+        }
+        let view = b.build();
+        let mut groups: std::collections::BTreeMap<(Precision, i64, i64), u64> =
+            std::collections::BTreeMap::new();
+        for i in 0..view.len() {
+            let (x, y) = view.xy(i);
+            let c = grid.cell_of(x, y);
+            *groups.entry((view.precision(i), c.col, c.row)).or_default() += 1;
+        }
+        let groups: Vec<trygg_store::GridCount> = groups
+            .into_iter()
+            .map(|((precision, col, row), count)| trygg_store::GridCount {
+                precision,
+                col,
+                row,
+                count,
+            })
+            .collect();
+        let expected = study
+            .bin_with(&view, 0..view.len() as u32, &Sweref99Tm)
+            .unwrap();
+        assert_eq!(study.binned_from_grid(&groups), Some(expected.clone()));
+        assert!(expected.summary.binned > 0 && expected.summary.outside_study_area > 0);
+        assert!(expected.summary.excluded_imprecise > 0);
+        let hex = StudyArea::h3(9, &land(), &Sweref99Tm).unwrap();
+        assert_eq!(
+            hex.binned_from_grid(&groups),
+            None,
+            "hexagons are not grid cells"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::Transaction;
 use trygg_store::tables::{Cell, Kind, SRS_ID};
-use trygg_store::{geom, now_rfc3339, ReportShelf, SqlRead, StoreError};
+use trygg_store::{float_literal, geom, now_rfc3339, Axis, ReportShelf, SqlRead, StoreError};
 
 use crate::feed::job_lock;
 use crate::ingest::db;
@@ -20,6 +20,17 @@ impl SqlRead for PgStore {
 
     fn epoch(&self, column: &str) -> String {
         format!("floor(extract(epoch FROM ({column})::timestamptz))::bigint")
+    }
+
+    fn cell_index(&self, axis: Axis, origin: f64, size_m: f64) -> String {
+        let coordinate = match axis {
+            Axis::X => "ST_X(geom)",
+            Axis::Y => "ST_Y(geom)",
+        };
+        // The view's f32 offset from the origin is PostgreSQL's `real`: the
+        // same IEEE rounding, so a point on a cell's edge falls as in memory.
+        let (o, size) = (float_literal(origin), float_literal(size_m));
+        format!("floor(({o}::float8 + (({coordinate} - {o}::float8)::real)::float8) / {size}::float8)::bigint")
     }
 
     fn geometry(&self, column: &str) -> String {

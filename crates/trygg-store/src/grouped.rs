@@ -5,10 +5,12 @@
 //! in-memory view (`trygg_analytics::counts::area_counts_from`). Both backends
 //! answer it: the GeoPackage store here, PostgreSQL in `trygg-pg`.
 
-use trygg_model::{NormCategory, Source};
+use trygg_model::{NormCategory, Precision, Source};
 
 use crate::error::StoreError;
+use crate::sql::{Axis, SqlRead};
 use crate::store::Store;
+use crate::tables::{Cell, Kind};
 
 /// Which events to group: occurred in `[from_utc, to_utc)`, of these sources,
 /// of these normalised categories (`None`: any).
@@ -46,6 +48,15 @@ impl GroupedQuery {
     /// the placeholder of parameter `n` (the two time bounds); the source and
     /// category lists are written in (closed sets of known names).
     pub fn sql(&self, mark: impl Fn(usize) -> String) -> String {
+        format!(
+            "SELECT precision = 'municipality', stadsdel, source, category_norm, count(*)
+             FROM events WHERE {} GROUP BY 1, 2, 3, 4",
+            self.filter(mark)
+        )
+    }
+
+    /// The condition on `events`: the time bounds are parameters 1 and 2.
+    fn filter(&self, mark: impl Fn(usize) -> String) -> String {
         let list = |names: Vec<&str>| {
             names
                 .iter()
@@ -54,8 +65,7 @@ impl GroupedQuery {
                 .join(", ")
         };
         let mut sql = format!(
-            "SELECT precision = 'municipality', stadsdel, source, category_norm, count(*)
-             FROM events WHERE occurred_utc >= {} AND occurred_utc < {} AND source IN ({})",
+            "occurred_utc >= {} AND occurred_utc < {} AND source IN ({})",
             mark(1),
             mark(2),
             list(self.sources.iter().map(|s| s.as_str()).collect())
@@ -66,9 +76,64 @@ impl GroupedQuery {
                 list(categories.iter().map(|c| c.as_str()).collect())
             ));
         }
-        sql.push_str(" GROUP BY 1, 2, 3, 4");
         sql
     }
+}
+
+/// Square grid counts made by the store: the events of `events` per location
+/// precision and cell of a square grid of `size_m` metres, each point taken as
+/// a view with `origin` holds it, so that the cells are those the view's
+/// binning finds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridQuery {
+    /// Which events.
+    pub events: GroupedQuery,
+    /// The view's origin (EPSG:3006).
+    pub origin: (f64, f64),
+    /// The cell size.
+    pub size_m: f64,
+}
+
+/// The matching events of one precision in one grid cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GridCount {
+    /// Their location precision.
+    pub precision: Precision,
+    /// The cell's column (`floor(x / size)`).
+    pub col: i64,
+    /// The cell's row.
+    pub row: i64,
+    /// How many.
+    pub count: u64,
+}
+
+/// The grid counts of `q`, from either backend: one statement, grouped by the
+/// store.
+pub fn grid_counts(db: &mut dyn SqlRead, q: &GridQuery) -> Result<Vec<GridCount>, StoreError> {
+    let sql = format!(
+        "SELECT precision, {}, {}, count(*) FROM events WHERE {} GROUP BY 1, 2, 3",
+        db.cell_index(Axis::X, q.origin.0, q.size_m),
+        db.cell_index(Axis::Y, q.origin.1, q.size_m),
+        q.events.filter(|n| db.mark(n)),
+    );
+    let args = [Cell::Int(q.events.from_utc), Cell::Int(q.events.to_utc)];
+    db.read(&sql, &args, &[Kind::Text, Kind::Int, Kind::Int, Kind::Int])?
+        .iter()
+        .map(|r| {
+            let text = r[0].text();
+            Ok(GridCount {
+                precision: text.parse().map_err(|_| StoreError::Corrupt {
+                    path: Default::default(),
+                    table: "events",
+                    rowid: 0,
+                    reason: format!("unknown precision '{text}'"),
+                })?,
+                col: r[1].int(),
+                row: r[2].int(),
+                count: r[3].count(),
+            })
+        })
+        .collect()
 }
 
 /// A grouped row from its columns as read; an unknown source or category is

@@ -41,16 +41,18 @@ pub use feed::{
     feed_counts, feed_summary, last_snapshot, polls, FeedCounts, FeedGap, FeedStore, FeedSummary,
     Lead, PollRecord,
 };
-pub use grouped::{grouped_row, GroupedCount, GroupedQuery};
+pub use grouped::{grid_counts, grouped_row, GridCount, GridQuery, GroupedCount, GroupedQuery};
 pub use provenance::{provenance, BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
 pub use read::{
     batches, for_each_event, rejections, BatchRecord, EventFilter, HistoryRecord, Reverted,
     StoredEvent,
 };
 pub use reports::{copy_reports, ReportDir, ReportShelf, INDEX_FILE};
-pub use sql::{meta_value, SqlRead};
+pub use sql::{float_literal, meta_value, Axis, SqlRead};
 pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea};
-pub use view::{EventView, EventViewBuilder, StoredColumns, ViewEvent, ViewQuery, NO_AREA};
+pub use view::{
+    quantized, EventView, EventViewBuilder, StoredColumns, ViewEvent, ViewQuery, NO_AREA,
+};
 pub use view_file::{view_file_path, LoadedView, ViewSource};
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ pub trait SqlRead {
     fn mark(&self, n: usize) -> String;
     /// An expression for the Unix seconds (an integer) of an RFC 3339 text column.
     fn epoch(&self, column: &str) -> String;
+    /// An expression for the square grid cell index (column or row) of an
+    /// event's point along `axis`, its coordinate taken as a view with this
+    /// origin holds it ([`crate::view::quantized`]): `floor(c / size_m)`.
+    fn cell_index(&self, axis: Axis, origin: f64, size_m: f64) -> String;
     /// An expression for a geometry column read as [`Kind::Point`] or
     /// [`Kind::MultiPolygon`] (a GeoPackage blob either way).
     fn geometry(&self, column: &str) -> String;
@@ -42,6 +46,21 @@ pub trait SqlRead {
         })?;
         Ok(out)
     }
+}
+
+/// A coordinate axis of EPSG:3006.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Easting.
+    X,
+    /// Northing.
+    Y,
+}
+
+/// An `f64` as an SQL literal that reads back as the same number.
+pub fn float_literal(v: f64) -> String {
+    // Debug prints the shortest text that parses back to `v`.
+    format!("{v:?}")
 }
 
 /// Runs `sql` over `db` passing each row to `f`, whose own error type `E`
@@ -133,6 +152,18 @@ impl SqlRead for Store {
 
     fn epoch(&self, column: &str) -> String {
         format!("unixepoch({column})")
+    }
+
+    fn cell_index(&self, axis: Axis, origin: f64, size_m: f64) -> String {
+        let coordinate = match axis {
+            Axis::X => "ST_MinX(geom)",
+            Axis::Y => "ST_MinY(geom)",
+        };
+        format!(
+            "trygg_cell({coordinate}, {}, {})",
+            float_literal(origin),
+            float_literal(size_m)
+        )
     }
 
     fn geometry(&self, column: &str) -> String {

@@ -524,6 +524,13 @@ fn register_gpkg_functions(conn: &Connection) -> rusqlite::Result<()> {
             .get_raw(0)
             .as_blob_or_null()?
             .map(|b| geom::is_empty(b) || geom::blob_envelope(b).is_none()))
+    })?;
+    // Trygg's own: `trygg_cell(coordinate, origin, size)`, the square grid
+    // cell index of a coordinate as the in-memory view holds it
+    // ([`crate::view::quantized`]), for counts the store makes itself.
+    conn.create_scalar_function("trygg_cell", 3, flags, |ctx| {
+        let (c, origin, size): (f64, f64, f64) = (ctx.get(0)?, ctx.get(1)?, ctx.get(2)?);
+        Ok((crate::view::quantized(c, origin) / size).floor() as i64)
     })
 }
 

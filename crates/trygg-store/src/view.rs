@@ -261,8 +261,8 @@ impl EventViewBuilder {
             t,
             span,
             time_precision: e.time_precision.code(),
-            x: (x - self.origin.0) as f32,
-            y: (y - self.origin.1) as f32,
+            x: offset(x, self.origin.0),
+            y: offset(y, self.origin.1),
             source: source.code(),
             norm: category_norm.code(),
             precision: precision.code(),
@@ -451,8 +451,8 @@ impl EventView {
     #[inline]
     pub fn xy(&self, i: usize) -> (f64, f64) {
         (
-            f64::from(self.x[i]) + self.origin.0,
-            f64::from(self.y[i]) + self.origin.1,
+            from_offset(self.x[i], self.origin.0),
+            from_offset(self.y[i], self.origin.1),
         )
     }
 
@@ -600,4 +600,23 @@ impl EventView {
         let tree = points * (std::mem::size_of::<TreePoint>() + std::mem::size_of::<usize>());
         (columns + tree) as f64 / self.len() as f64
     }
+}
+
+/// A coordinate as the view stores it: `f32` metres from the origin's.
+#[inline]
+fn offset(coordinate: f64, origin: f64) -> f32 {
+    (coordinate - origin) as f32
+}
+
+/// A stored offset read back as a coordinate.
+#[inline]
+fn from_offset(offset: f32, origin: f64) -> f64 {
+    f64::from(offset) + origin
+}
+
+/// A coordinate as a view with this origin holds it (stored, then read back):
+/// what a store that computes with coordinates itself must use to agree with
+/// the view (`trygg_cell` in SQL).
+pub fn quantized(coordinate: f64, origin: f64) -> f64 {
+    from_offset(offset(coordinate, origin), origin)
 }

@@ -12,7 +12,7 @@ use trygg_query::encode::{self, Format};
 use trygg_query::params::{AreaParams, CellParams, DisclosureParams, RangeParams, SelectionParams};
 use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, Job, MatrixRequest, Options,
-    PolygonRequest, Snapshot, SurveyRequest, TableRequest, TrendRequest,
+    PolygonRequest, Snapshot, StoreConn, SurveyRequest, TableRequest, TrendRequest,
 };
 
 use crate::output::Sink;
@@ -272,6 +272,11 @@ pub struct HotspotsArgs {
     kde: Option<f64>,
     #[command(flatten)]
     suppress: SuppressArgs,
+    /// Count the events per cell in the store (PostgreSQL aggregates; the
+    /// events are not loaded) instead of the in-memory snapshot: the same
+    /// result, for square cells without an hour or weekday filter or --kde.
+    #[arg(long)]
+    push_down: bool,
 }
 
 /// `trygg query change`.
@@ -398,7 +403,9 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 disclosure: (&a.suppress).into(),
             };
             if a.push_down {
-                answer_pushed_down(&a.out, &request)
+                answer_pushed_down(&a.out, &request, |v, snap, opts, store| {
+                    request.execute_pushed_down(v, snap, opts, &mut |q| store.grouped_counts(q))
+                })
             } else {
                 answer(&a.out, &request)
             }
@@ -426,9 +433,8 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 disclosure: (&a.suppress).into(),
             },
         ),
-        QueryCommand::Hotspots(a) => answer(
-            &a.out,
-            &HotspotsRequest {
+        QueryCommand::Hotspots(a) => {
+            let request = HotspotsRequest {
                 range: (&a.range).into(),
                 selection: (&a.selection).into(),
                 cells: (&a.cells).into(),
@@ -436,8 +442,15 @@ pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 seed: a.seed,
                 kde: a.kde,
                 disclosure: (&a.suppress).into(),
-            },
-        ),
+            };
+            if a.push_down {
+                answer_pushed_down(&a.out, &request, |v, snap, opts, store| {
+                    request.execute_pushed_down(v, snap, opts, store.sql())
+                })
+            } else {
+                answer(&a.out, &request)
+            }
+        }
         QueryCommand::Emerging(a) => answer(
             &a.out,
             &EmergingRequest {
@@ -523,14 +536,22 @@ fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// [`answer`] for counts the store makes itself (`--push-down`).
-fn answer_pushed_down(out: &OutputArgs, job: &CountsRequest) -> anyhow::Result<ExitCode> {
+/// [`answer`] for what the store counts itself (`--push-down`): `run` gets a
+/// snapshot without the events (over PostgreSQL) and the store's connection.
+fn answer_pushed_down<J: Job>(
+    out: &OutputArgs,
+    job: &J,
+    run: impl FnOnce(
+        J::Valid,
+        &Snapshot,
+        &Options,
+        &mut StoreConn,
+    ) -> Result<J::Output, trygg_query::QueryError>,
+) -> anyhow::Result<ExitCode> {
     let valid = job.validate()?;
-    respond(out, CountsRequest::NAME, |options| {
-        let (snapshot, mut counter) = Snapshot::open_pushed_down(&out.store)?;
-        let result = job.execute_pushed_down(valid, &snapshot, options, &mut |q| {
-            counter.grouped_counts(q)
-        })?;
+    respond(out, J::NAME, |options| {
+        let (snapshot, mut store) = Snapshot::open_pushed_down(&out.store)?;
+        let result = run(valid, &snapshot, options, &mut store)?;
         Ok((result, snapshot.data().clone()))
     })
 }

@@ -26,6 +26,7 @@ use crate::error::{Field, QueryError};
 use crate::jobs::{study_area, Job, Options, Proj};
 use crate::params::{day, CellParams, Cells, DisclosureParams, RangeParams, SelectionParams};
 use crate::snapshot::{DataInfo, Snapshot};
+use trygg_store::{grid_counts, GridQuery, GroupedQuery, SqlRead};
 
 /// Gi* hotspots over a window.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -168,6 +169,64 @@ impl CellField {
     }
 }
 
+impl CellField {
+    /// [`CellField::new`] with the counts per cell made by the store itself
+    /// (`trygg_store::grid_counts`, pushed down): the same cells, counts and
+    /// binning summary, without the events in memory. Square cells and
+    /// selections of sources, categories and time only; the others are
+    /// refused naming the field.
+    pub(crate) fn from_store(
+        snap: &Snapshot,
+        selection: &Selection,
+        cells: &Cells,
+        threshold: Option<u64>,
+        budget: &trygg_analytics::budget::Budget,
+        db: &mut dyn SqlRead,
+    ) -> Result<CellField, QueryError> {
+        let (sources, categories) = selection.pushable().map_err(|field| {
+            not_pushable(
+                field,
+                "an hour or weekday filter needs each event's local time",
+            )
+        })?;
+        let proj = Proj::new()?;
+        let study = study_area(snap, cells, budget, &proj)?;
+        let CellSystem::Square { size_m } = study.system() else {
+            return Err(not_pushable("h3", "the database counts square cells only"));
+        };
+        let q = GridQuery {
+            events: GroupedQuery {
+                from_utc: selection.from_utc.unwrap_or(i64::MIN),
+                to_utc: selection.to_utc.unwrap_or(i64::MAX),
+                sources,
+                categories,
+            },
+            origin: snap.view().origin(),
+            size_m,
+        };
+        let groups = grid_counts(db, &q)?;
+        let binned = study
+            .binned_from_grid(&groups)
+            .ok_or_else(|| not_pushable("grid", "a grid this fine over this study area"))?;
+        let raw: Vec<u64> = binned.counts.iter().map(|&c| u64::from(c)).collect();
+        let counts = cell_counts(&raw, binned.summary.binned, threshold);
+        Ok(CellField {
+            study,
+            binned,
+            left_out: 0,
+            counts,
+        })
+    }
+}
+
+/// What the database cannot count alone, said as for counts.
+fn not_pushable(field: &'static str, reason: &'static str) -> QueryError {
+    QueryError::invalid(
+        field,
+        trygg_analytics::counts::CountsError::NotPushable { field, reason },
+    )
+}
+
 fn cell_shapes(
     proj: &Proj,
     system: CellSystem,
@@ -211,6 +270,42 @@ impl Job for HotspotsRequest {
         snap: &Snapshot,
         opts: &Options,
     ) -> Result<HotspotsResult, QueryError> {
+        let field = CellField::new(snap, &selection, &cells, threshold, &opts.budget)?;
+        self.result_of(selection, &cells, threshold, &field, snap, opts)
+    }
+}
+
+impl HotspotsRequest {
+    /// [`Job::execute`] with the counts per cell made by the store itself
+    /// ([`CellField::from_store`]), for a snapshot without the events in
+    /// memory; a kernel density estimate (which reads each event) is refused.
+    pub fn execute_pushed_down(
+        &self,
+        (selection, cells, threshold): (Selection, Cells, Option<u64>),
+        snap: &Snapshot,
+        opts: &Options,
+        db: &mut dyn SqlRead,
+    ) -> Result<HotspotsResult, QueryError> {
+        if self.kde.is_some() {
+            return Err(not_pushable(
+                "kde",
+                "a kernel density estimate reads each event's point",
+            ));
+        }
+        let field = CellField::from_store(snap, &selection, &cells, threshold, &opts.budget, db)?;
+        self.result_of(selection, &cells, threshold, &field, snap, opts)
+    }
+
+    /// The result of the cell counts `field`, made either way.
+    fn result_of(
+        &self,
+        selection: Selection,
+        cells: &Cells,
+        threshold: Option<u64>,
+        field: &CellField,
+        snap: &Snapshot,
+        opts: &Options,
+    ) -> Result<HotspotsResult, QueryError> {
         let params = HotspotParams {
             neighbourhood: cells.neighbourhood,
             permutations: self.permutations,
@@ -223,7 +318,6 @@ impl Job for HotspotsRequest {
             },
         };
         let proj = Proj::new()?;
-        let field = CellField::new(snap, &selection, &cells, threshold, &opts.budget)?;
         let study = &field.study;
         opts.budget
             .check_permutations(study.len(), self.permutations)?;
