@@ -1261,6 +1261,42 @@ fn replicas_make_the_weekly_report_once_and_serve_it_from_the_database() {
         child.kill().expect("kill");
         child.wait().expect("wait");
     }
+    // A reports folder beside a database is refused at start, saying why.
+    let with_dir = write(
+        dir.path(),
+        "dir.toml",
+        "[reports]\nweekly = \"mon 06:00\"\ndir = \"/tmp/reports\"\n",
+    );
+    let mut refused = crate::support::trygg()
+        .args([
+            "serve",
+            "--store",
+            &db.url,
+            "--addr",
+            "127.0.0.1:0",
+            "--config",
+        ])
+        .arg(&with_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = refused.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            refused.kill().expect("kill");
+            panic!("the server started with [reports] dir over PostgreSQL");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().expect("stderr"), &mut said)
+        .expect("read");
+    assert!(!status.success());
+    assert!(said.contains("kept in the database"), "{said}");
 }
 
 #[test]
