@@ -1477,14 +1477,7 @@ fn counts_pushed_down_into_either_store_equal_the_snapshots() {
             "5",
         ],
     ];
-    let counts = |store: &str, ask: &[&str], push: bool| -> Json {
-        let mut args = vec!["query", "counts", "--store", store, "--format", "json"];
-        args.extend_from_slice(ask);
-        if push {
-            args.push("--push-down");
-        }
-        serde_json::from_str(&ok(&args)).expect("JSON")
-    };
+    let counts = |store: &str, ask: &[&str], push: bool| query_json("counts", store, ask, push);
     // Unknown stadsdel names: the snapshot lists those of all events, the
     // store those of the events it counted.
     let without_unknown = |mut v: Json| -> (Json, Vec<Json>) {
@@ -1519,12 +1512,34 @@ fn counts_pushed_down_into_either_store_equal_the_snapshots() {
         }
     }
     // What the store cannot count alone is refused, naming the field.
-    for (ask, field) in [
-        (&["--period", "2024", "--hours", "22-04"][..], "hours"),
-        (&["--period", "2024", "--layer", "grid:1000"][..], "layer"),
-    ] {
-        let mut args = vec!["query", "counts", "--store", db.url.as_str(), "--push-down"];
-        args.extend_from_slice(ask);
+    refused_push_downs(
+        "counts",
+        &db.url,
+        &["--period", "2024"],
+        &[
+            (&["--hours", "22-04"], "hours"),
+            (&["--layer", "grid:1000"], "layer"),
+        ],
+    );
+}
+
+/// `trygg query JOB --store STORE --format json ASK [--push-down]`, parsed.
+fn query_json(job: &str, store: &str, ask: &[&str], push: bool) -> Json {
+    let mut args = vec!["query", job, "--store", store, "--format", "json"];
+    args.extend_from_slice(ask);
+    if push {
+        args.push("--push-down");
+    }
+    serde_json::from_str(&ok(&args)).expect("JSON")
+}
+
+/// Each of `cases` (extra arguments to `base`, and the field at fault) is
+/// refused by `trygg query JOB --push-down` over `store`, naming the field.
+fn refused_push_downs(job: &str, store: &str, base: &[&str], cases: &[(&[&str], &str)]) {
+    for (extra, field) in cases {
+        let mut args = vec!["query", job, "--store", store, "--push-down"];
+        args.extend_from_slice(base);
+        args.extend_from_slice(extra);
         let out = run(&args);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{said}");
@@ -1599,14 +1614,7 @@ fn hotspots_pushed_down_into_either_store_equal_the_snapshots() {
             "band:2",
         ],
     ];
-    let hotspots = |store: &str, ask: &[&str], push: bool| -> Json {
-        let mut args = vec!["query", "hotspots", "--store", store, "--format", "json"];
-        args.extend_from_slice(ask);
-        if push {
-            args.push("--push-down");
-        }
-        serde_json::from_str(&ok(&args)).expect("JSON")
-    };
+    let hotspots = |store: &str, ask: &[&str], push: bool| query_json("hotspots", store, ask, push);
     for ask in asks {
         let reference = hotspots(s(&gpkg), ask, false);
         let binned = reference["binning"]["binned"].as_u64().expect("binned");
@@ -1622,31 +1630,16 @@ fn hotspots_pushed_down_into_either_store_equal_the_snapshots() {
         }
     }
     // What the database cannot count alone is refused, naming the field.
-    for (ask, field) in [
-        (&["--hours", "22-04"][..], "hours"),
-        (&["--h3", "9"][..], "h3"),
-        (&["--kde", "300"][..], "kde"),
-    ] {
-        let mut args = vec![
-            "query",
-            "hotspots",
-            "--store",
-            db.url.as_str(),
-            "--from",
-            "2024-03-01",
-            "--to",
-            "2024-03-31",
-            "--push-down",
-        ];
-        args.extend_from_slice(ask);
-        let out = run(&args);
-        let said = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{said}");
-        assert!(
-            said.contains(&format!("{field}: cannot be counted by the database")),
-            "{said}"
-        );
-    }
+    refused_push_downs(
+        "hotspots",
+        &db.url,
+        &["--from", "2024-03-01", "--to", "2024-03-31"],
+        &[
+            (&["--hours", "22-04"], "hours"),
+            (&["--h3", "9"], "h3"),
+            (&["--kde", "300"], "kde"),
+        ],
+    );
 }
 
 /// A PostgreSQL server of a test's own (a new cluster in a temporary folder on
