@@ -60,6 +60,7 @@ fn config(store: &std::path::Path) -> Config {
             name: "bench".into(),
             role: Role::Admin,
             sha256: key_hash(ADMIN),
+            municipality: None,
         }],
         ..Config::default()
     }

@@ -5,7 +5,11 @@
 //!   target < 2 s);
 //! - `batch_visible_10k`: a 10k-event batch committed, then a live snapshot's
 //!   `refresh` until readers see it (target < 200 ms);
-//! - `view_file_rebuild_10m`: the fallback, building the view from SQLite rows.
+//! - `view_file_rebuild_10m`: the fallback, building the view from SQLite rows;
+//! - `within_municipality_10m`: the snapshot of one municipality of a `kommun`
+//!   layer of two (Stockholm's stadsdelar split at 18.05° E), made from the
+//!   loaded snapshot (what the first request of a limited key after each batch
+//!   pays; later ones find it made).
 //!
 //! The store (10 × 1M synthetic crime rows through the normal ingest) is built
 //! once under `target/bench-data/` and reused. Run with
@@ -20,7 +24,33 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use trygg_query::{LiveSnapshot, Snapshot};
-use trygg_store::Store;
+use trygg_store::{AreaLayer, Store, StoredArea};
+
+/// Two municipalities made of Stockholm's stadsdelar, west and east of 18.05° E
+/// (x = 674 000 in SWEREF 99 TM is close to it).
+fn two_municipalities() -> Vec<StoredArea> {
+    let (stadsdelar, _) = trygg_benches::stockholm_layers();
+    let mut west = Vec::new();
+    let mut east = Vec::new();
+    for a in stadsdelar {
+        let ring = &a.geometry.0[0].exterior().0;
+        let x = ring.iter().map(|c| c.x).sum::<f64>() / ring.len() as f64;
+        if x < 674_000.0 {
+            west.extend(a.geometry.0);
+        } else {
+            east.extend(a.geometry.0);
+        }
+    }
+    [("9901", west), ("9902", east)]
+        .into_iter()
+        .map(|(code, polygons)| StoredArea {
+            code: code.into(),
+            name: code.into(),
+            properties: "{}".into(),
+            geometry: geo_types::MultiPolygon(polygons),
+        })
+        .collect()
+}
 
 fn benches(c: &mut Criterion) {
     let n = trygg_benches::bench_events();
@@ -56,8 +86,34 @@ fn benches(c: &mut Criterion) {
         });
     });
 
-    // A copy of the store to add batches to.
+    // A copy of the store to add a kommun layer and batches to.
     let work = trygg_benches::work_copy(&path, "snapshot-work.gpkg");
+    let layer = AreaLayer {
+        name: "kommun".into(),
+        valid_from: None,
+        valid_to: None,
+        source_file: None,
+    };
+    Store::open(&work)
+        .expect("open")
+        .put_area_layer(&layer, &two_municipalities(), true)
+        .expect("kommun layer");
+    group.bench_function("within_municipality_10m", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let snap = std::sync::Arc::new(
+                    Snapshot::load(&Store::open(&work).expect("open")).expect("load"),
+                );
+                snap.load_all().expect("areas");
+                let started = Instant::now();
+                let east = snap.within(Some("9902")).expect("within");
+                total += started.elapsed();
+                black_box(east.view().len());
+            }
+            total
+        });
+    });
     let live = LiveSnapshot::open(&work).expect("live");
     let mut store = Store::open(&work).expect("open");
     let batch = work.with_file_name("batch.csv");

@@ -38,6 +38,7 @@ pub(crate) fn config(store: &Path) -> Config {
             name: name.into(),
             role,
             sha256: key_hash(key),
+            municipality: None,
         })
         .collect(),
         ..Config::default()

@@ -107,3 +107,97 @@ fn police_sample_lands_stockholm_events_and_reingest_adds_nothing() {
         "{lon} {lat}"
     );
 }
+
+#[test]
+fn a_store_of_several_municipalities_takes_the_police_notices_of_each() {
+    let events = sample();
+    let umea = |e: &&serde_json::Value| {
+        e["location"]["name"] == "Umeå"
+            && !e["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Sammanfattning"))
+    };
+    let in_umea = events.iter().filter(umea).count() as u64;
+    assert!(in_umea > 5, "the sample has Umeå notices");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::support::police_store(dir.path(), "region.gpkg");
+    let before = count_events(&store);
+    // Two municipalities: Stockholm (a box around the stadsdelar) and Umeå (a
+    // box around the centroid the API gives its notices), far outside the
+    // store's extent.
+    let square = |lon0: f64, lat0: f64, lon1: f64, lat1: f64| {
+        serde_json::json!([[
+            [lon0, lat0],
+            [lon1, lat0],
+            [lon1, lat1],
+            [lon0, lat1],
+            [lon0, lat0]
+        ]])
+    };
+    let kommun = |code: &str, name: &str, coordinates: serde_json::Value| {
+        serde_json::json!({"type": "Feature", "properties": {"kod": code, "namn": name},
+         "geometry": {"type": "Polygon", "coordinates": coordinates}})
+    };
+    crate::support::load_kommun_layer(
+        &store,
+        dir.path(),
+        &[
+            kommun("0180", "Stockholm", square(17.7, 59.2, 18.3, 59.45)),
+            kommun("2480", "Umeå", square(20.0, 63.7, 20.5, 63.95)),
+        ],
+    );
+    let s = store.to_str().expect("utf-8");
+    let (code, report) = ingest_json(
+        &store,
+        "police-events",
+        &[],
+        &[&fixture("polisen-events-sample.json")],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["rejected"], 0, "{report}");
+    assert_eq!(report["accepted"], in_umea, "{report}");
+    assert_eq!(count_events(&store), before + in_umea as i64);
+    let counts = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "query",
+            "counts",
+            "--store",
+            s,
+            "--layer",
+            "kommun",
+            "--period",
+            "2024-02",
+            "--source",
+            "police-events",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let out = crate::support::run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let count_of = |answer: &serde_json::Value, code: &str| {
+        answer["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["area_code"] == code)
+            .and_then(|r| r["count"].as_u64())
+    };
+    let whole = counts(&[]);
+    // Known to the municipality only, at its centroid: counted in Umeå, and
+    // never in a Stockholm stadsdel even when the summary names a place.
+    assert_eq!(count_of(&whole, "2480"), Some(in_umea));
+    assert_eq!(
+        count_of(&whole, "0180"),
+        Some(u64::try_from(before).expect("count"))
+    );
+    let umea_only = counts(&["--municipality", "2480"]);
+    assert_eq!(count_of(&umea_only, "municipality"), Some(in_umea));
+    assert_eq!(count_of(&umea_only, "0180"), None);
+}

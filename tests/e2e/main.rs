@@ -11,6 +11,7 @@ mod feed;
 mod hardening;
 mod ingest_bad;
 mod ingest_police;
+mod municipality;
 mod postgis;
 mod query;
 mod report;

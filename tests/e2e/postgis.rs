@@ -907,25 +907,35 @@ fn queries_answer_the_same_over_both_backends() {
             "--format",
             "json",
         ],
-        &[
-            "trend",
-            "--from",
-            "2023-07-01",
-            "--to",
-            "2024-06-30",
-            "--window",
-            "month",
-            "--format",
-            "json",
-        ],
+        TREND_ASK,
     ];
+    answers_the_same(s(&store), &db.url, &asks, &[]);
+}
+
+/// A year's monthly trend, as JSON.
+const TREND_ASK: &[&str] = &[
+    "trend",
+    "--from",
+    "2023-07-01",
+    "--to",
+    "2024-06-30",
+    "--window",
+    "month",
+    "--format",
+    "json",
+];
+
+/// Each `trygg query` of `asks` (the job, then its flags) with `extra` gives
+/// the same bytes over the file and the database.
+fn answers_the_same(file: &str, url: &str, asks: &[&[&str]], extra: &[&str]) {
     for ask in asks {
         let q = |store: &str| {
             let mut args = vec!["query", ask[0], "--store", store];
+            args.extend(extra);
             args.extend(&ask[1..]);
             ok(&args)
         };
-        let (g, p) = (q(s(&store)), q(&db.url));
+        let (g, p) = (q(file), q(url));
         assert!(g.len() > 100, "{ask:?}: {g}");
         assert!(g == p, "{ask:?} differs:\n{g}\n---\n{p}");
     }
@@ -1805,4 +1815,111 @@ fn the_database_crashing_mid_ingest_loses_and_duplicates_nothing() {
         "{again}"
     );
     assert_eq!(count("events"), events_before + 5_000);
+}
+
+#[test]
+fn a_municipality_limited_key_gets_the_same_answers_over_both_backends() {
+    use crate::municipality::{config, world, EAST, EAST_ANALYST, Q1};
+    let Some(db) = TestDb::new("scope") else {
+        return;
+    };
+    let file = &world().store;
+    ok(&["copy", "--from", s(file), "--to", &db.url]);
+    let asks: [&[&str]; 4] = [
+        &["counts", "--period", "2024-Q1", "--layer", "stadsdel"],
+        &[
+            "counts", "--period", "2024-Q1", "--layer", "kommun", "--format", "json",
+        ],
+        &[
+            "hotspots",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-03-31",
+            "--format",
+            "geojson",
+        ],
+        TREND_ASK,
+    ];
+    answers_the_same(s(file), &db.url, &asks, &["--municipality", EAST.0]);
+    // The API of a replica over the database, for the limited key.
+    let replica = trygg_server::AppState::open(Path::new(&db.url), config(file)).expect("replica");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for uri in [
+        format!("/api/v1/events?{Q1}&limit=10000"),
+        "/api/v1/query/counts?period=2024-Q1&layer=stadsdelsomrade_2023".to_owned(),
+        "/api/v1/layers/stadsdel".to_owned(),
+    ] {
+        let (f, p) = runtime.block_on(async {
+            (
+                crate::api::get_at(&world().state, &uri, EAST_ANALYST).await,
+                crate::api::get_at(&replica, &uri, EAST_ANALYST).await,
+            )
+        });
+        assert_eq!(f.status, axum::http::StatusCode::OK, "{uri}: {}", f.text());
+        assert!(
+            f.body == p.body,
+            "{uri} differs:\n{}\n---\n{}",
+            f.text(),
+            p.text()
+        );
+    }
+    // Population figures load into the database too, and the scope's total
+    // takes them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = write(
+        dir.path(),
+        "kommun.csv",
+        &format!("kommun,year,population\n{},2024,551000\n", EAST.0),
+    );
+    ok(&[
+        "areas",
+        "population",
+        "--store",
+        &db.url,
+        "--layer",
+        "kommun",
+        s(&csv),
+    ]);
+    let counts: Json = serde_json::from_str(&ok(&[
+        "query",
+        "counts",
+        "--store",
+        &db.url,
+        "--period",
+        "2024-Q1",
+        "--municipality",
+        EAST.0,
+        "--format",
+        "json",
+    ]))
+    .expect("json");
+    let total = counts["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["area_code"] == "municipality")
+        .expect("total")
+        .clone();
+    assert_eq!(total["population"], 551_000);
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "kommun,year,population\n9999,2024,1\n",
+    );
+    let out = run(&[
+        "areas",
+        "population",
+        "--store",
+        &db.url,
+        "--layer",
+        "kommun",
+        s(&bad),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv") && err.contains("row 2") && err.contains("9999"),
+        "{err}"
+    );
 }

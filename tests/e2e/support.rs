@@ -164,3 +164,28 @@ pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// Loads `features` (GeoJSON features with `kod` and `namn` properties) into
+/// the store at `store` as its `kommun` layer, through `trygg areas load`.
+pub fn load_kommun_layer(store: &Path, dir: &Path, features: &[serde_json::Value]) {
+    let layer = serde_json::json!({"type": "FeatureCollection", "features": features});
+    let file = write(dir, "kommuner.geojson", &layer.to_string());
+    let out = run(&[
+        "areas",
+        "load",
+        "--store",
+        store.to_str().expect("utf-8"),
+        "--layer",
+        "kommun",
+        "--code-field",
+        "kod",
+        "--name-field",
+        "namn",
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -28,6 +28,7 @@ let map2 = null;
 let playing = null;
 let drawing = null; // corners while drawing
 let heatLegend = null;
+let municipalities = []; // the store's `kommun` areas ({code, name}), when it has that layer
 const shown = {}; // what each async panel last showed (a key), so it is not fetched twice
 const labels = new WeakMap(); // map → (area code → its HTML label marker)
 const ready = new WeakSet(); // maps whose style has loaded once (sources can be changed)
@@ -55,7 +56,7 @@ function queries(range = S.range(state, lastDay)) {
   return {
     filters: S.filterQuery(state, lastDay, range),
     counts: S.countsQuery(state, lastDay, range),
-    basemap: new URLSearchParams({ layer: state.division }).toString(),
+    basemap: S.scoped(`?${new URLSearchParams({ layer: state.division })}`, state).slice(1),
     visible: state.layers.filter((l) => l !== "events" || role() !== "viewer"),
     measure: state.measure,
     compare: state.compare,
@@ -247,6 +248,14 @@ function controls() {
   $("at-label").textContent = all.length ? formatRange(state.lang, S.range(state, lastDay)) : "";
   $("play").textContent = tt(playing ? "pause" : "play");
   $("play").setAttribute("aria-pressed", playing ? "true" : "false");
+  const limit = meta?.municipality_limit;
+  const scope = meta?.data?.scope;
+  $("municipality-row").hidden = municipalities.length === 0;
+  $("municipality").disabled = Boolean(limit);
+  $("municipality").replaceChildren(
+    ...(limit ? [] : [new Option(tt("allMunicipalities"), "", false, !state.municipality)]),
+    ...municipalities.map((k) => new Option(k.name, k.code, false, k.code === (state.municipality || scope?.code))),
+  );
   const divisions = (meta?.layers ?? []).map((l) => l.name).filter((n) => n !== "land");
   $("division").replaceChildren(...divisions.map((d) => new Option(d, d, false, d === state.division)));
   options($("measure"), S.MEASURES, "measure:", state.measure);
@@ -256,6 +265,7 @@ function controls() {
   $("draw-help").hidden = !drawing;
   const who = $("who");
   who.textContent = meta ? `${tt("role")}: ${tt(`role:${role()}`)}` : "";
+  if (limit && scope) who.textContent += ` · ${tt("municipalityLimit", { name: scope.name })}`;
   $("logout").hidden = !apiKey();
   if (meta?.data?.synthetic) {
     $("banner").hidden = false;
@@ -356,7 +366,9 @@ async function loadReports() {
   try {
     reportList = (await getJson("/api/v1/reports")).reports ?? [];
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    // None made yet (404), or a key limited to a municipality (403: the
+    // reports cover the whole store).
+    if (!(e instanceof ApiError && (e.status === 404 || e.status === 403))) throw e;
   }
   reports();
 }
@@ -402,20 +414,20 @@ function numbersTable(row) {
 function chartFigure(name, title, query, body) {
   const img = el("img", { alt: title, "data-chart": name });
   const fig = el("figure", {}, img, el("figcaption", {}, title, " ",
-    ...["svg", "png"].map((f) => el("button", { type: "button", class: "export", "data-format": f, onclick: () => download(`/api/v1/charts/${name}.${f}?${query}`, `${name}.${f}`, body).catch(showError) }, tt(`format:${f}`)))));
-  imageUrl(`/api/v1/charts/${name}.svg?${query}`, body).then((url) => { img.src = url; }).catch(() => fig.remove());
+    ...["svg", "png"].map((f) => el("button", { type: "button", class: "export", "data-format": f, onclick: () => download(S.scoped(`/api/v1/charts/${name}.${f}?${query}`, state), `${name}.${f}`, body).catch(showError) }, tt(`format:${f}`)))));
+  imageUrl(S.scoped(`/api/v1/charts/${name}.svg?${query}`, state), body).then((url) => { img.src = url; }).catch(() => fig.remove());
   return fig;
 }
 
 /** The area's survey share beside its incident rate, for the latest survey round (`vs_incidents`). */
 async function surveyVsIncidents(name) {
   const layer = encodeURIComponent(state.division);
-  const survey = await getJson(`/api/v1/query/survey?layer=${layer}`);
+  const survey = await getJson(S.scoped(`/api/v1/query/survey?layer=${layer}`, state));
   const rounds = [...new Set(survey.estimates.map((e) => e.round))].sort();
   if (!rounds.length) return null;
   const round = rounds[rounds.length - 1];
   const [from, to] = S.range(state, lastDay);
-  const vs = (await getJson(`/api/v1/query/survey?layer=${layer}&vs_incidents=${encodeURIComponent(`${round}:${from}..${to}`)}`)).vs_incidents;
+  const vs = (await getJson(S.scoped(`/api/v1/query/survey?layer=${layer}&vs_incidents=${encodeURIComponent(`${round}:${from}..${to}`)}`, state))).vs_incidents;
   const row = vs?.areas.find((r) => r.area === name);
   if (!row) return null;
   const n = (v, d) => formatNumber(state.lang, v, d);
@@ -441,7 +453,7 @@ async function areaPanel() {
   const [from, to] = S.range(state, lastDay);
   if (polygon) {
     const request = S.polygonRequest(state, lastDay);
-    const result = await postJson("/api/v1/query/polygon", request);
+    const result = await postJson(S.scoped("/api/v1/query/polygon", state), request);
     if (shown.area !== key) return;
     const row = result.stats.rows.find((r) => !r.category);
     const n = (v) => formatNumber(state.lang, v);
@@ -449,7 +461,7 @@ async function areaPanel() {
       el("tbody", {}, ...result.series.series.map((p) => el("tr", {}, el("th", { scope: "row" }, p.period), el("td", { class: "num" }, n(p.count))))));
     const lang = `lang=${state.lang}`;
     body.replaceChildren(close, el("h2", { id: "area-name" }, tt("drawnArea")), el("p", {}, formatRange(state.lang, [from, to])), numbersTable(row), series,
-      exportButtons(tt("exportArea"), ["csv", "excel", "xlsx", "geojson"], (f) => `/api/v1/query/polygon?format=${f}`, request),
+      exportButtons(tt("exportArea"), ["csv", "excel", "xlsx", "geojson"], (f) => S.scoped(`/api/v1/query/polygon?format=${f}`, state), request),
       chartFigure("trend", tt("trendChart"), lang, request),
       chartFigure("categories", tt("categoriesChart"), lang, request),
       chartFigure("matrix", tt("matrixChart"), lang, request),
@@ -548,6 +560,10 @@ function wire() {
   $("at").addEventListener("change", () => history.pushState(null, "", S.toHash(state)));
   $("play").addEventListener("click", play);
   $("division").addEventListener("change", (e) => setState({ division: e.target.value, area: "" }));
+  $("municipality").addEventListener("change", (e) => {
+    setState({ municipality: e.target.value, area: "", polygon: "" });
+    loadMeta().then(fitScope).then(render).catch(showError);
+  });
   $("measure").addEventListener("change", (e) => setState({ measure: e.target.value }));
   $("compare").addEventListener("change", (e) => setState({ compare: e.target.value }));
   $("against").addEventListener("change", (e) => setState({ against: e.target.value }));
@@ -577,7 +593,7 @@ async function login() {
       e.preventDefault();
       setApiKey($("key").value.trim());
       try {
-        const m = await getJson("/api/v1/meta");
+        const m = await getJson(S.scoped("/api/v1/meta", state));
         dialog.close();
         resolve(m);
       } catch {
@@ -589,15 +605,34 @@ async function login() {
   });
 }
 
+/** The meta of the municipality shown (its events, extent and layers). */
+async function loadMeta() {
+  meta = await getJson(S.scoped("/api/v1/meta", state));
+}
+
+/** The map fitted to the extent of what is shown (the municipality's, when one is). */
+function fitScope() {
+  const e = meta?.extent_wgs84;
+  if (e && map) map.fitBounds([[e[0], e[1]], [e[2], e[3]]], { padding: 20, duration: 0 });
+}
+
+/** The municipalities a store of several has (none without a `kommun` layer). */
+async function loadMunicipalities() {
+  if (!(meta?.layers ?? []).some((l) => l.name === "kommun")) return;
+  const layer = await getJson("/api/v1/layers/kommun?simplify=100");
+  municipalities = layer.features.map((f) => ({ code: String(f.properties.code), name: String(f.properties.name) }));
+}
+
 async function start() {
   wire();
   try {
-    meta = await getJson("/api/v1/meta");
+    await loadMeta();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) throw e;
     setApiKey("");
     meta = await login();
   }
+  await loadMunicipalities();
   if (meta.last_event) lastDay = meta.last_event.slice(0, 10);
   if (!(meta.layers ?? []).some((l) => l.name === state.division)) state.division = "stadsdel";
   map = makeMap("map", queries(), state);
@@ -624,6 +659,8 @@ async function start() {
     stopDrawing(true);
   });
   map.on("load", () => render());
+  // A key limited to a municipality opens on it (unless a shared view says where).
+  if (meta.municipality_limit && !new URLSearchParams(window.location.hash.slice(1)).has("lon")) fitScope();
   window.trygg = { map: () => map, map2: () => map2, state: () => state, meta: () => meta };
   render();
   loadReports().catch(showError);

@@ -36,6 +36,7 @@ export const DEFAULTS = Object.freeze({
   against: "previous",
   area: "",
   polygon: "",
+  municipality: "",
 });
 
 const DAY = 86_400_000;
@@ -110,6 +111,7 @@ export function parseHash(hash) {
     against: one("against", AGAINST),
     area: (q.get("area") ?? "").slice(0, 64),
     polygon: parsePolygon(q.get("polygon") ?? "") ? q.get("polygon") : "",
+    municipality: word("municipality"),
   };
   if (state.from && state.to && state.from > state.to) [state.from, state.to] = [state.to, state.from];
   return state;
@@ -183,7 +185,25 @@ export function compareRange(state, lastDay) {
   return [addDays(from, -days), addDays(from, -1)];
 }
 
+/**
+ * The municipality (a code of the store's `kommun` layer) every request is
+ * limited to, as a query string ("" for the whole store): the server makes the
+ * answer of that municipality alone (a key limited to one gets its own anyway).
+ */
+export function scopeQuery(state) {
+  return state.municipality ? new URLSearchParams({ municipality: state.municipality }).toString() : "";
+}
+
+/** `path` with the state's municipality added to its query string (once). */
+export function scoped(path, state) {
+  const scope = scopeQuery(state);
+  const query = path.includes("?") ? path.slice(path.indexOf("?") + 1) : "";
+  if (!scope || new URLSearchParams(query).has("municipality")) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${scope}`;
+}
+
 function selection(q, state) {
+  if (state.municipality) q.set("municipality", state.municipality);
   for (const s of state.sources) q.append("source", s);
   for (const c of state.categories) q.append("category", c);
   if (state.hours) q.set("hours", state.hours);

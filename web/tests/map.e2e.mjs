@@ -19,7 +19,9 @@ import { TEXTS, formatNumber } from "../src/i18n.js";
 const BIN = process.env.TRYGG_BIN ?? new URL("../../target/release/trygg", import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const OUT = new URL("../test-results/", import.meta.url).pathname;
-const KEYS = { analyst: "e2e-analyst-key", viewer: "e2e-viewer-key" };
+const KEYS = { analyst: "e2e-analyst-key", viewer: "e2e-viewer-key", east: "e2e-east-key" };
+/** Two municipalities made of the real stadsdelar, west and east of 18.05° E. */
+const EAST = { code: "9902", name: "Östra testkommunen" };
 const sha = (k) => createHash("sha256").update(k).digest("hex");
 
 let dir;
@@ -42,6 +44,18 @@ async function startServer() {
   const store = join(dir, "demo/trygg.gpkg");
   const made = spawnSync(BIN, ["demo", "--store", store, "--years", "2", "--scale", "0.05", "--end", "2024-06-30", "--no-serve"], { encoding: "utf8" });
   assert.equal(made.status, 0, made.stderr);
+  const stadsdelar = JSON.parse(readFileSync(new URL("../../data/stockholm/simplified-stadsdelar.geo.json", import.meta.url), "utf8"));
+  const sides = { west: [], east: [] };
+  for (const f of stadsdelar.features) {
+    const polys = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+    const ring = polys[0][0];
+    sides[ring.reduce((s, c) => s + c[0], 0) / ring.length < 18.05 ? "west" : "east"].push(...polys);
+  }
+  const kommun = (code, name, coordinates) => ({ type: "Feature", properties: { kod: code, namn: name }, geometry: { type: "MultiPolygon", coordinates } });
+  const layer = join(dir, "kommuner.geojson");
+  writeFileSync(layer, JSON.stringify({ type: "FeatureCollection", features: [kommun("9901", "Västra testkommunen", sides.west), kommun(EAST.code, EAST.name, sides.east)] }));
+  const loaded = spawnSync(BIN, ["areas", "load", "--store", store, "--layer", "kommun", "--code-field", "kod", "--name-field", "namn", layer], { encoding: "utf8" });
+  assert.equal(loaded.status, 0, loaded.stderr);
   const config = join(dir, "trygg.toml");
   // The weekly report on its schedule, from two weeks back: the server makes
   // the two reports due at its start.
@@ -50,7 +64,10 @@ async function startServer() {
     config,
     reports +
       Object.entries(KEYS)
-        .map(([role, key]) => `[[keys]]\nname = "e2e-${role}"\nrole = "${role}"\nsha256 = "${sha(key)}"\n`)
+        .map(([role, key]) =>
+          role === "east"
+            ? `[[keys]]\nname = "e2e-east"\nrole = "analyst"\nsha256 = "${sha(key)}"\nmunicipality = "${EAST.code}"\n`
+            : `[[keys]]\nname = "e2e-${role}"\nrole = "${role}"\nsha256 = "${sha(key)}"\n`)
         .join("\n"),
   );
   server = spawn(BIN, ["serve", "--store", store, "--addr", "127.0.0.1:0", "--config", config], { stdio: ["ignore", "pipe", "inherit"] });
@@ -476,6 +493,43 @@ describe("the web map", () => {
     await idle(page);
     await shot(page, "09-change-map");
     await context.close();
+  });
+
+  test("a municipality chosen limits every layer and number; a key limited to one sees only it", async () => {
+    const { page, context, tiles } = await open("#zoom=11&layers=grid,areas");
+    await page.locator("#municipality-row").waitFor({ state: "visible" });
+    assert.deepEqual(await page.$$eval("#municipality option", (o) => o.map((x) => x.value)), ["", "9901", EAST.code]);
+    const before = await pixels(page);
+    tiles.length = 0;
+    await page.selectOption("#municipality", EAST.code);
+    await page.waitForFunction((code) => window.trygg.meta()?.data?.scope?.code === code, EAST.code);
+    await idle(page);
+    await page.waitForTimeout(300);
+    assert.ok(tiles.length > 0, "new tiles asked");
+    assert.deepEqual(tiles.filter((u) => new URL(u).searchParams.get("municipality") !== EAST.code), [], "every tile of the municipality");
+    const after = await pixels(page);
+    assert.ok(colours(after) > 20, "the municipality's map is drawn");
+    assert.ok(difference(before, after) > 0.02, "the map changed with the municipality");
+    await shot(page, "municipality-chosen");
+    // The numbers shown are the API's for the municipality: an area of the other
+    // one is not there, one of its own is.
+    const s = await state(page);
+    assert.equal(s.municipality, EAST.code);
+    const counts = await (await api(`/api/v1/query/counts?${S.countsQuery(s, (await meta()).last_event.slice(0, 10))}`)).json();
+    const codes = counts.rows.map((r) => r.area_code);
+    assert.ok(codes.includes("NORRMALM") && !codes.includes("BROMMA KYRKA"), codes.join(","));
+    assert.match(page.url(), /municipality=9902/, "the view's link keeps the municipality");
+    await context.close();
+
+    const limited = await open("", "east");
+    assert.match(await limited.page.locator("#who").textContent(), new RegExp(EAST.name));
+    assert.equal(await limited.page.locator("#municipality").isDisabled(), true);
+    assert.deepEqual(await limited.page.$$eval("#municipality option", (o) => o.map((x) => x.value)), [EAST.code]);
+    assert.equal(await limited.page.evaluate(() => window.trygg.meta().data.scope.code), EAST.code);
+    assert.deepEqual(await limited.page.locator(".error[role=alert]").allTextContents(), [], "no error (the reports are refused quietly)");
+    assert.ok(colours(await pixels(limited.page)) > 20, "the limited key's map is drawn");
+    await shot(limited.page, "municipality-limited-key");
+    await limited.context.close();
   });
 
   test("viewers see neither points nor small counts", async () => {

@@ -27,6 +27,7 @@ describe("the URL state", () => {
       against: "year",
       area: "T18",
       polygon: "18.00000,59.30000;18.10000,59.30000;18.05000,59.35000",
+      municipality: "0184",
     };
     expect(S.parseHash(S.toHash(state))).toEqual(state);
   });
@@ -134,5 +135,23 @@ describe("the filters every request shares", () => {
     expect(S.parsePolygon("1,2;3,4")).toBeNull();
     expect(S.parsePolygon("1,2;3,4;5,99")).toBeNull();
     expect(S.parsePolygon(S.polygonText([[18, 59], [18.1, 59], [18.1, 59.1]]))).toEqual([[18, 59], [18.1, 59], [18.1, 59.1]]);
+  });
+});
+
+describe("the municipality a view is limited to", () => {
+  const east = { ...S.DEFAULTS, municipality: "9902" };
+  it("goes into every layer's, panel's and export's query string, once", () => {
+    for (const q of [S.filterQuery(east, LAST), S.countsQuery(east, LAST), S.changeQuery(east, LAST)]) {
+      expect(new URLSearchParams(q).getAll("municipality")).toEqual(["9902"]);
+    }
+    expect(S.scoped("/api/v1/meta", east)).toBe("/api/v1/meta?municipality=9902");
+    expect(S.scoped("/api/v1/query/survey?layer=stadsdel", east)).toBe("/api/v1/query/survey?layer=stadsdel&municipality=9902");
+    const once = S.scoped(`/api/v1/charts/trend.svg?${S.filterQuery(east, LAST)}`, east);
+    expect(new URLSearchParams(once.split("?")[1]).getAll("municipality")).toEqual(["9902"]);
+  });
+  it("is absent for the whole store, and a bad hash value is dropped", () => {
+    expect(new URLSearchParams(S.filterQuery(S.DEFAULTS, LAST)).has("municipality")).toBe(false);
+    expect(S.scoped("/api/v1/meta", S.DEFAULTS)).toBe("/api/v1/meta");
+    expect(S.parseHash("#municipality=<script>").municipality).toBe("");
   });
 });

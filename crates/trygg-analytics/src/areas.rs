@@ -11,6 +11,10 @@
 //!   ([`trygg_spatial::AreaIndex`]) on point-precision events only; a stadsdel- or
 //!   municipality-precision event's coordinate is a stand-in, so such events are
 //!   left out and [`Coverage`] says how many.
+//! - `kommun` (the municipalities of a store that covers several): by
+//!   point-in-polygon on every event, whatever its precision: a stadsdel's or a
+//!   municipality's stand-in point lies within its municipality, so a police
+//!   notice known only to Solna counts in Solna.
 //! - the municipality total: one area that counts every event.
 
 use std::collections::HashMap;
@@ -29,6 +33,9 @@ pub const STADSDEL_LAYER: &str = "stadsdel";
 pub const DIVISION_LAYERS: [&str; 2] = ["stadsdelsomrade_2020", "stadsdelsomrade_2023"];
 /// The name [`AreaLayer::from_store`] reads as the municipality total.
 pub const MUNICIPALITY_LAYER: &str = "municipality";
+/// The layer of municipalities (one area per kommun, its code the kommunkod,
+/// e.g. `0184`): what a query is scoped by.
+pub const KOMMUN_LAYER: &str = "kommun";
 
 /// An error from building an area layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +72,8 @@ pub enum LayerKind {
     Division,
     /// By point-in-polygon, point-precision events only.
     Polygons,
+    /// Municipalities: by point-in-polygon, every precision.
+    Municipalities,
     /// Square cells of a grid, by the cell an event is in (half-open cells, as
     /// the hotspot binning and the map tiles count them), point precision only.
     Grid,
@@ -270,6 +279,41 @@ impl AreaLayer {
         }
     }
 
+    /// The municipalities ([`KOMMUN_LAYER`]): by point-in-polygon on every
+    /// event, whatever its precision (an event on a shared border counts in the
+    /// first area, so no event counts in two municipalities).
+    pub fn municipalities(areas: &[StoredArea]) -> AreaLayer {
+        AreaLayer {
+            name: KOMMUN_LAYER.to_owned(),
+            kind: LayerKind::Municipalities,
+            ..AreaLayer::polygons(KOMMUN_LAYER, areas)
+        }
+    }
+
+    /// The view indices (ascending) of the events that count in area `k` of a
+    /// polygon layer by their point alone, whatever their precision: what a
+    /// query scoped to one municipality of [`KOMMUN_LAYER`] keeps. Empty for
+    /// layers without polygons.
+    pub fn events_in(&self, view: &EventView, k: usize) -> Vec<u32> {
+        let Some(index) = &self.index else {
+            return Vec::new();
+        };
+        crate::par::map_range(view.len(), 1 << 16, |range| {
+            range
+                .filter(|&i| {
+                    let (x, y) = view.xy(i);
+                    index.locate(x, y) == Some(k)
+                })
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect()
+        })
+    }
+
+    /// The area of a polygon layer holding `(x, y)` (see [`AreaIndex::locate`]).
+    pub fn locate(&self, x: f64, y: f64) -> Option<usize> {
+        self.index.as_ref().and_then(|ix| ix.locate(x, y))
+    }
+
     /// Square cells of `grid` as areas: area `k` is the cell holding
     /// `centres[k]`. An event counts in the cell [`crate::grid::SquareGrid::cell_of`]
     /// gives it, so an event on a shared edge counts in one cell only, the same
@@ -317,8 +361,8 @@ impl AreaLayer {
 
     /// The layer a store layer name calls for: `stadsdel` by stadsdel,
     /// `stadsdelsomrade_2020`/`_2023` through `stadsdelar` (the stadsdel layer's
-    /// areas), `municipality` as the total, anything else (uploaded layers, and
-    /// `land`) by polygons.
+    /// areas), `municipality` as the total, `kommun` as the municipalities,
+    /// anything else (uploaded layers, and `land`) by polygons.
     pub fn from_store(
         name: &str,
         areas: &[StoredArea],
@@ -328,6 +372,7 @@ impl AreaLayer {
             STADSDEL_LAYER => AreaLayer::stadsdel(areas),
             n if DIVISION_LAYERS.contains(&n) => AreaLayer::division(n, stadsdelar, areas)?,
             MUNICIPALITY_LAYER => AreaLayer::municipality("Stockholm"),
+            KOMMUN_LAYER => AreaLayer::municipalities(areas),
             n => AreaLayer::polygons(n, areas),
         })
     }
@@ -413,7 +458,7 @@ impl AreaLayer {
                     .filter(|&k| k < na)
                     .unwrap_or(na + SLOT_NO_AREA)
             }),
-            LayerKind::Polygons | LayerKind::Grid => None,
+            LayerKind::Polygons | LayerKind::Municipalities | LayerKind::Grid => None,
         }
     }
 }
@@ -467,7 +512,7 @@ impl BoundLayer<'_> {
                 slots.push(na + SLOT_NO_AREA);
                 Some((slots, na + SLOT_MUNICIPALITY))
             }
-            LayerKind::Polygons | LayerKind::Grid => None,
+            LayerKind::Polygons | LayerKind::Municipalities | LayerKind::Grid => None,
         }
     }
 
@@ -504,8 +549,8 @@ impl BoundLayer<'_> {
                     None => Assignment::NoArea,
                 }
             }
-            LayerKind::Polygons => {
-                if !precision.is_point() {
+            LayerKind::Polygons | LayerKind::Municipalities => {
+                if self.layer.kind == LayerKind::Polygons && !precision.is_point() {
                     return Assignment::LeftOut(precision);
                 }
                 let (x, y) = self.view.xy(i);
@@ -590,6 +635,65 @@ pub(crate) mod tests {
             .find(|&i| view.precision(i) == Precision::Stadsdel)
             .expect("stadsdel precision");
         assert_eq!(at(vague), Assignment::LeftOut(Precision::Stadsdel));
+    }
+
+    #[test]
+    fn municipalities_count_every_precision_and_split_the_events_without_overlap() {
+        // Two municipalities sharing the edge x = 675_000; events of every
+        // precision in each, one exactly on the shared edge, one outside both.
+        let area = |code: &str, x: f64| StoredArea {
+            code: code.into(),
+            name: code.into(),
+            properties: "{}".into(),
+            geometry: square(x, 6_580_000.0, 1_000.0),
+        };
+        let kommuner = [area("0180", 674_000.0), area("0184", 675_000.0)];
+        let layer = AreaLayer::from_store(KOMMUN_LAYER, &kommuner, &[]).expect("layer");
+        assert_eq!(layer.kind(), LayerKind::Municipalities);
+        let mut b = EventViewBuilder::new((674_000.0, 6_580_000.0));
+        let points = [
+            (674_500.0, Precision::Exact),
+            (674_600.0, Precision::Stadsdel),
+            (674_700.0, Precision::Municipality),
+            (675_000.0, Precision::Exact),
+            (675_500.0, Precision::Municipality),
+            (677_000.0, Precision::Exact),
+        ];
+        for (t, &(x, precision)) in points.iter().enumerate() {
+            b.push(
+                t as i64,
+                x,
+                6_580_500.0,
+                Source::PoliceEvents,
+                NormCategory::Theft,
+                precision,
+                "x",
+                None,
+            );
+        }
+        let view = b.build();
+        let bound = layer.bind(&view);
+        let assigned: Vec<Assignment> = (0..view.len()).map(|i| bound.assign(i)).collect();
+        assert_eq!(
+            assigned,
+            [
+                Assignment::Area(0),
+                Assignment::Area(0),
+                Assignment::Area(0),
+                // On the shared edge: the first area, and only it.
+                Assignment::Area(0),
+                Assignment::Area(1),
+                Assignment::NoArea,
+            ]
+        );
+        assert_eq!(layer.events_in(&view, 0), [0, 1, 2, 3]);
+        assert_eq!(layer.events_in(&view, 1), [4]);
+        // A polygon layer of the same areas leaves the stand-in points out.
+        let polygons = AreaLayer::from_store("uploaded", &kommuner, &[]).expect("layer");
+        assert_eq!(
+            polygons.bind(&view).assign(2),
+            Assignment::LeftOut(Precision::Municipality)
+        );
     }
 
     /// A square multipolygon with lower-left corner (x, y) and side s.

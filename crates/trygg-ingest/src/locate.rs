@@ -15,6 +15,11 @@ use crate::candidate::{RawLocation, RowError};
 
 /// The area layer events are assigned to.
 pub const STADSDEL_LAYER: &str = "stadsdel";
+/// The layer of municipalities a store covers beyond its study municipality
+/// (`trygg_analytics::areas::KOMMUN_LAYER`): a point in one of them is in the
+/// study area even outside the extent, and a police notice of one of them is
+/// ours.
+pub const KOMMUN_LAYER: &str = "kommun";
 /// Metadata key of the study municipality's name (police `location.name`).
 pub const MUNICIPALITY_KEY: &str = trygg_store::meta::MUNICIPALITY;
 
@@ -51,6 +56,9 @@ struct Stadsdel {
 pub struct Locator {
     extent: Option<Extent>,
     municipality: Option<String>,
+    /// The `kommun` layer's polygons and names (as name keys).
+    kommuner: AreaIndex,
+    kommun_names: Vec<String>,
     index: AreaIndex,
     stadsdelar: Vec<Stadsdel>,
     lookup: std::collections::HashMap<String, usize>,
@@ -132,9 +140,17 @@ impl Locator {
             lookup.insert(name_key(&a.name), i);
         }
         let names: Vec<&str> = areas.iter().map(|a| a.name.as_str()).collect();
+        let kommuner = store.layer_areas(KOMMUN_LAYER)?;
         Ok(Locator {
             extent,
             municipality: store.meta_value(MUNICIPALITY_KEY)?,
+            kommun_names: kommuner.iter().map(|a| name_key(&a.name)).collect(),
+            kommuner: AreaIndex::new(
+                &kommuner
+                    .iter()
+                    .map(|a| a.geometry.clone())
+                    .collect::<Vec<_>>(),
+            ),
             index,
             places: PlaceMatcher::new(&names),
             stadsdelar,
@@ -148,8 +164,32 @@ impl Locator {
         self.extent
     }
 
+    /// Whether a point is in the study area: in the extent, or in one of the
+    /// store's municipalities.
     fn in_extent(&self, x: f64, y: f64) -> bool {
-        self.extent.is_none_or(|e| e.contains(x, y))
+        self.extent.is_none_or(|e| e.contains(x, y)) || self.kommuner.locate(x, y).is_some()
+    }
+
+    /// Whether a police notice's `location.name` is a municipality of the
+    /// store: the study municipality or one of the `kommun` layer (without
+    /// either, every notice is).
+    fn ours(&self, location_name: &str) -> bool {
+        let named = location_name.trim();
+        match &self.municipality {
+            None if self.kommun_names.is_empty() => true,
+            m => {
+                m.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(named))
+                    || self.kommun_names.contains(&name_key(named))
+            }
+        }
+    }
+
+    /// Whether a police notice of `location_name` is of the study municipality,
+    /// whose stadsdelar its summary may name.
+    fn of_stadsdelar(&self, location_name: &str) -> bool {
+        self.municipality
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(location_name.trim()))
     }
 
     fn assign(&self, x: f64, y: f64) -> AreaAssignment {
@@ -229,18 +269,16 @@ impl Locator {
                 location_name,
                 text,
             } => {
-                let ours = self
-                    .municipality
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(location_name.trim()));
-                if !ours {
+                if !self.ours(location_name) {
                     return Placement::Skip(format!(
                         "outside the study municipality ({})",
                         self.municipality.as_deref().unwrap_or_default()
                     ));
                 }
-                if let Some(k) = self.places.find_unique(text) {
-                    return self.at_stadsdel(k);
+                if self.of_stadsdelar(location_name) {
+                    if let Some(k) = self.places.find_unique(text) {
+                        return self.at_stadsdel(k);
+                    }
                 }
                 let field = Some("location.gps".to_owned());
                 match self.wgs84.convert(*lon, *lat) {

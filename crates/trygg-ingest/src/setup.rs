@@ -127,16 +127,28 @@ pub struct PopulationError {
     pub reason: String,
 }
 
-/// Reads a population CSV (`<area code>,year,population[,derived]`, with a header
-/// row) and stores it for `layer` in one transaction; returns the rows stored.
-/// Any bad row stops the load before anything is stored.
+/// Reads a population CSV (`<area code or name>,year,population[,derived]`,
+/// with a header row) and stores it for `layer`'s areas (by their codes) in
+/// one transaction; returns the rows stored. Any bad row (an area the layer
+/// does not have among them) stops the load before anything is stored.
 pub fn load_population_csv(
-    store: &mut Store,
+    store: &mut dyn IngestStore,
     file: &Path,
     layer: &str,
     source: &str,
 ) -> Result<usize, SetupError> {
     let name = file.display().to_string();
+    let areas = store.layer_areas(layer)?;
+    // An area by its code or name (as name keys), to its code.
+    let mut codes = std::collections::HashMap::new();
+    for a in &areas {
+        codes.insert(trygg_model::names::name_key(&a.code), a.code.clone());
+    }
+    for a in &areas {
+        codes
+            .entry(trygg_model::names::name_key(&a.name))
+            .or_insert_with(|| a.code.clone());
+    }
     let err = |row: u64, field: &str, reason: String| PopulationError {
         file: name.clone(),
         row,
@@ -166,10 +178,18 @@ pub fn load_population_csv(
             record.map_err(|e| err(e.position().map_or(0, |p| p.line()), "", e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
         let cell = |i: usize| record.get(i).unwrap_or_default().trim();
-        let area_code = cell(0).to_owned();
-        if area_code.is_empty() {
+        let asked = cell(0);
+        if asked.is_empty() {
             return Err(err(line, &header[0], "empty area code".into()).into());
         }
+        let Some(area_code) = codes.get(&trygg_model::names::name_key(asked)).cloned() else {
+            return Err(err(
+                line,
+                &header[0],
+                format!("no area '{asked}' (code or name) in layer '{layer}'"),
+            )
+            .into());
+        };
         let year = cell(year_col)
             .parse()
             .map_err(|_| err(line, "year", format!("not a year: '{}'", cell(year_col))))?;

@@ -559,6 +559,36 @@ impl IngestStore for PgStore {
         tx.commit().map_err(db)
     }
 
+    fn put_population(&mut self, rows: &[trygg_store::PopulationRow]) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let db = db(&url);
+        let mut tx = self.client.transaction().map_err(db)?;
+        let upsert = tx
+            .prepare(
+                "INSERT INTO population (layer, area_code, year, population, derived, source)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (layer, area_code, year) DO UPDATE SET population = excluded.population,
+                   derived = excluded.derived, source = excluded.source",
+            )
+            .map_err(db)?;
+        for p in rows {
+            tx.execute(
+                &upsert,
+                &[
+                    &p.layer,
+                    &p.area_code,
+                    &i64::from(p.year),
+                    &p.population,
+                    &p.derived,
+                    &p.source,
+                ],
+            )
+            .map_err(db)?;
+        }
+        bump_data_version(&mut tx, false).map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {
         let url = self.url.clone();
         let db = db(&url);

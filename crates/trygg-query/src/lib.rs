@@ -32,4 +32,4 @@ pub use jobs::survey::SurveyRequest;
 pub use jobs::time::{MatrixRequest, TrendRequest};
 pub use jobs::weekly::WeeklyRequest;
 pub use jobs::{Job, Options};
-pub use snapshot::{DataInfo, LiveSnapshot, Location, Snapshot, StoreConn};
+pub use snapshot::{DataInfo, LiveSnapshot, Location, Scope, Snapshot, StoreConn};

@@ -19,6 +19,9 @@ use trygg_store::{meta, AreaLayer, EventView, PopulationRow, Store, StoredArea, 
 
 use crate::error::QueryError;
 
+mod scope;
+pub use scope::{Scope, SCOPE_FIELD};
+
 /// What a result says about the data it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DataInfo {
@@ -28,8 +31,12 @@ pub struct DataInfo {
     pub synthetic: bool,
     /// The store's notice about its data (e.g. what makes it synthetic).
     pub notice: Option<String>,
-    /// The study municipality.
+    /// The study municipality (the one the answer is limited to, if it is).
     pub municipality: Option<String>,
+    /// The municipality the answer is limited to (a request's `municipality`,
+    /// or the requester's key's): absent for the whole store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
 }
 
 /// One area layer as the snapshot holds it.
@@ -355,6 +362,7 @@ impl Snapshot {
             synthetic: store.meta(meta::SYNTHETIC)?.as_deref() == Some("true"),
             notice: store.meta(meta::NOTICE)?,
             municipality: store.meta(meta::MUNICIPALITY)?,
+            scope: None,
         };
         Ok(Snapshot {
             view: loaded.view,
@@ -439,6 +447,7 @@ impl Snapshot {
                 synthetic: state.synthetic,
                 notice: state.notice,
                 municipality: state.municipality,
+                scope: None,
             },
             source: match state.extended {
                 Some(n) => ViewSource::Extended(n),

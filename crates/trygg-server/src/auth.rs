@@ -16,19 +16,36 @@ pub struct Caller {
     pub name: String,
     /// The role.
     pub role: Role,
+    /// The municipality the key is limited to (`None`: the whole store).
+    pub municipality: Option<String>,
 }
 
 impl Caller {
     /// Refuses unless the caller has `role`'s rights.
+    /// Administration covers the whole store, so it also needs a key that is
+    /// not limited to a municipality.
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role.can(role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
+        if !self.role.can(role) {
+            return Err(ApiError::forbidden(format!(
                 "this needs the {} role; your key is a {}",
                 role.as_str(),
                 self.role.as_str()
-            )))
+            )));
+        }
+        if role == Role::Admin {
+            self.require_whole_store()?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a key limited to a municipality, for what covers the whole
+    /// store (administration, the weekly reports).
+    pub fn require_whole_store(&self) -> Result<(), ApiError> {
+        match &self.municipality {
+            None => Ok(()),
+            Some(m) => Err(ApiError::forbidden(format!(
+                "your key is limited to municipality '{m}'; this covers the whole store"
+            ))),
         }
     }
 }
@@ -51,6 +68,7 @@ pub fn caller(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> 
             Some(role) => Ok(Caller {
                 name: "anonymous".into(),
                 role,
+                municipality: None,
             }),
             None => Err(ApiError::unauthorized(
                 "an API key is required (Authorization: Bearer KEY or X-Api-Key)",
@@ -72,6 +90,7 @@ pub fn caller(config: &Config, headers: &HeaderMap) -> Result<Caller, ApiError> 
         .map(|k| Caller {
             name: k.name.clone(),
             role: k.role,
+            municipality: k.municipality.clone(),
         })
         .ok_or_else(|| ApiError::unauthorized("unknown API key"))
 }

@@ -61,6 +61,12 @@ pub struct ApiKey {
     pub role: Role,
     /// `sha256(key)` as 64 hex digits.
     pub sha256: String,
+    /// The municipality of the store's `kommun` layer (its code, e.g. `0184`,
+    /// or name) the key is limited to: every answer is of that municipality's
+    /// events, areas and population alone; reports and administration, which
+    /// cover the whole store, are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
 }
 
 /// Limits that keep one request from taking the machine.
@@ -341,15 +347,21 @@ impl Config {
                         })?),
                     }
                 }
-                // name:role:sha256, comma-separated.
+                // name:role:sha256[:municipality], comma-separated.
                 "TRYGG_API_KEYS" => {
                     for item in text.split(',').filter(|s| !s.trim().is_empty()) {
-                        let parts: Vec<&str> = item.trim().splitn(3, ':').collect();
-                        let [name, role, sha256] = parts[..] else {
-                            return Err(ConfigError::Value {
-                                key,
-                                message: format!("'{item}' is not name:role:sha256"),
-                            });
+                        let parts: Vec<&str> = item.trim().splitn(4, ':').collect();
+                        let (name, role, sha256, municipality) = match parts[..] {
+                            [name, role, sha256] => (name, role, sha256, None),
+                            [name, role, sha256, m] => (name, role, sha256, Some(m.to_owned())),
+                            _ => {
+                                return Err(ConfigError::Value {
+                                    key,
+                                    message: format!(
+                                        "'{item}' is not name:role:sha256[:municipality]"
+                                    ),
+                                })
+                            }
                         };
                         self.keys.push(ApiKey {
                             name: name.to_owned(),
@@ -358,6 +370,7 @@ impl Config {
                                 message,
                             })?,
                             sha256: sha256.to_owned(),
+                            municipality,
                         });
                     }
                 }
@@ -402,6 +415,12 @@ impl Config {
                 return Err(ConfigError::Value {
                     key: format!("keys.{}.sha256", k.name),
                     message: "must be 64 hex digits (sha256 of the key)".into(),
+                });
+            }
+            if k.municipality.is_some() && k.role == Role::Admin {
+                return Err(ConfigError::Value {
+                    key: format!("keys.{}.municipality", k.name),
+                    message: "an admin key covers the whole store: a key limited to a municipality is a viewer or analyst".into(),
                 });
             }
         }
@@ -498,6 +517,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_may_be_limited_to_a_municipality_except_admin_keys() {
+        let mut c = Config::default();
+        let hash = key_hash("k");
+        c.apply_env([(
+            "TRYGG_API_KEYS".to_owned(),
+            format!("sol:analyst:{hash}:0184,all:viewer:{hash}"),
+        )])
+        .expect("env");
+        assert_eq!(c.keys[0].municipality.as_deref(), Some("0184"));
+        assert_eq!(c.keys[1].municipality, None);
+        assert!(c.validate().is_ok());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("trygg.toml");
+        std::fs::write(
+            &path,
+            format!("[[keys]]\nname = \"x\"\nrole = \"admin\"\nsha256 = \"{hash}\"\nmunicipality = \"Solna\"\n"),
+        )
+        .expect("write");
+        let admin = Config::from_file(&path).expect("reads");
+        let e = admin
+            .validate()
+            .expect_err("an admin key covers the whole store");
+        assert!(e.to_string().contains("keys.x.municipality"), "{e}");
+    }
+
+    #[test]
     fn anonymous_requests_are_viewers_only_without_keys() {
         let mut c = Config::default();
         assert_eq!(c.anonymous(), Some(Role::Viewer));
@@ -505,6 +550,7 @@ mod tests {
             name: "a".into(),
             role: Role::Analyst,
             sha256: key_hash("k"),
+            municipality: None,
         });
         assert_eq!(c.anonymous(), None);
         c.keys[0].sha256 = "abc".into();

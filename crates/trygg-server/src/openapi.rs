@@ -45,10 +45,20 @@ fn query_params<T: JsonSchema>(with_format: bool) -> Vec<Value> {
             p
         })
         .collect();
+    out.push(municipality_param());
     if with_format {
         out.push(format_param());
     }
     out
+}
+
+/// The parameter every data endpoint takes ([`crate::params::SHARED`]).
+fn municipality_param() -> Value {
+    json!({
+        "name": trygg_query::snapshot::SCOPE_FIELD, "in": "query", "required": false,
+        "description": "Limit the answer to one municipality of the store's `kommun` layer (its code, e.g. 0184, or name): its events, its areas, its population. A key limited to a municipality always gets its own; asking for another is a 403.",
+        "schema": {"type": "string"},
+    })
 }
 
 fn format_param() -> Value {
@@ -130,8 +140,8 @@ fn responses(kind: &str, result: Option<Value>) -> Value {
         "304": {"description": "Not modified (the ETag given in If-None-Match is current)."},
         "400": error_response("A parameter is wrong; `field` names it."),
         "401": error_response("An API key is needed, or the key is unknown."),
-        "403": error_response("The key's role may not do this."),
-        "404": error_response("No such layer, area or batch."),
+        "403": error_response("The key's role may not do this, or the key is limited to another municipality."),
+        "404": error_response("No such layer, area, batch or municipality."),
         "422": error_response("Over a request budget; `field` names the parameter to change."),
         "503": error_response("Too many queries at once; see Retry-After."),
     })
@@ -196,14 +206,19 @@ pub fn document() -> Value {
         op(
             "Sources, categories, layers, extent, data version and whether the data is synthetic.",
             aggregates,
-            vec![],
+            vec![municipality_param()],
             "json",
         ),
     );
     add(
         "/api/v1/layers",
         "get",
-        op("The area layers.", aggregates, vec![], "json"),
+        op(
+            "The area layers.",
+            aggregates,
+            vec![municipality_param()],
+            "json",
+        ),
     );
     add(
         "/api/v1/layers/{name}",
@@ -214,6 +229,7 @@ pub fn document() -> Value {
             vec![
                 path_param("name", "The layer, e.g. stadsdel."),
                 json!({"name": "simplify", "in": "query", "required": false, "description": "Douglas-Peucker tolerance in metres (default 5, 0: as stored).", "schema": {"type": "number", "minimum": 0, "maximum": 5000}}),
+                municipality_param(),
             ],
             "json",
         ),

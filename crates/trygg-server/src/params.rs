@@ -70,8 +70,22 @@ fn typed(name: &str, prop: &Value, text: &str) -> Result<Value, ApiError> {
     Ok(Value::String(text.to_owned()))
 }
 
+/// Parameters every endpoint takes besides its request's, returned apart:
+/// `municipality` limits the answer to one municipality of the store
+/// (see [`crate::state::AppState::snapshot_for`]).
+pub const SHARED: [&str; 1] = [trygg_query::snapshot::SCOPE_FIELD];
+
+/// The `municipality` a request asks for, from the parameters returned apart.
+pub fn asked_municipality(extra: &Map<String, Value>) -> Option<&str> {
+    extra
+        .get(trygg_query::snapshot::SCOPE_FIELD)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+}
+
 /// Reads a query string into `T`; keys in `own` are the server's (e.g.
-/// `format`) and returned apart.
+/// `format`) and returned apart, as are the [`SHARED`] ones.
 pub fn from_query<T: DeserializeOwned + JsonSchema>(
     raw: Option<&str>,
     own: &[&str],
@@ -81,7 +95,7 @@ pub fn from_query<T: DeserializeOwned + JsonSchema>(
     let mut extra = Map::new();
     for (key, text) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let key = key.into_owned();
-        if own.contains(&key.as_str()) {
+        if own.contains(&key.as_str()) || SHARED.contains(&key.as_str()) {
             if extra
                 .insert(key.clone(), Value::String(text.into_owned()))
                 .is_some()
@@ -93,6 +107,7 @@ pub fn from_query<T: DeserializeOwned + JsonSchema>(
         let Some(prop) = props.get(&key) else {
             let mut known: Vec<&str> = props.keys().map(String::as_str).collect();
             known.extend(own);
+            known.extend(SHARED);
             return Err(ApiError::invalid(
                 &key,
                 format!("unknown parameter (known: {})", known.join(", ")),
@@ -121,14 +136,15 @@ pub fn from_query<T: DeserializeOwned + JsonSchema>(
 }
 
 /// The query string of a POST (whose request is its body): only the `known`
-/// keys, each at most once, as strings.
+/// and [`SHARED`] keys, each at most once, as strings.
 pub fn post_query(query: Option<&str>, known: &[&str]) -> Result<Map<String, Value>, ApiError> {
     let mut out = Map::new();
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if !known.contains(&k.as_ref()) {
+        if !known.contains(&k.as_ref()) && !SHARED.contains(&k.as_ref()) {
+            let all: Vec<&str> = known.iter().chain(&SHARED).copied().collect();
             return Err(ApiError::invalid(
                 &k,
-                format!("unknown parameter (known: {})", known.join(", ")),
+                format!("unknown parameter (known: {})", all.join(", ")),
             ));
         }
         if out

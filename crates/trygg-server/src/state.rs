@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use trygg_query::access::Hidden;
-use trygg_query::{LiveSnapshot, Location, QueryError};
+use trygg_query::{LiveSnapshot, Location, QueryError, Snapshot};
 use trygg_store::{AuditEntry, ReportDir, ReportShelf, SqlRead, Store};
 
 use crate::auth::Caller;
@@ -197,6 +197,36 @@ impl AppState {
             );
         }
         Ok(swapped)
+    }
+
+    /// The snapshot `who` is answered from, for a request whose
+    /// `municipality` parameter is `asked`: the whole store, or one
+    /// municipality of its `kommun` layer. A key limited to a municipality gets
+    /// that municipality's, whatever it asks; asking for another is refused,
+    /// and a limited key whose municipality the store lacks gets nothing.
+    /// Every answer to a caller comes from here.
+    pub async fn snapshot_for(
+        &self,
+        who: &Caller,
+        asked: Option<&str>,
+    ) -> Result<Arc<Snapshot>, ApiError> {
+        let snap = self.live.current();
+        let scope = match (&who.municipality, asked) {
+            (None, None) => return Ok(snap),
+            (Some(own), Some(asked)) => {
+                let own = snap.municipality(own)?;
+                if snap.municipality(asked)?.code != own.code {
+                    return Err(ApiError::forbidden(format!(
+                        "your key is limited to municipality {} {}",
+                        own.code, own.name
+                    )));
+                }
+                own.code
+            }
+            (Some(own), None) => own.clone(),
+            (None, Some(asked)) => asked.to_owned(),
+        };
+        crate::routes::blocking(move || Ok(snap.within(Some(&scope))?)).await
     }
 
     /// Seconds since the snapshot in force was loaded.

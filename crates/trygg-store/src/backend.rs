@@ -11,7 +11,7 @@ use trygg_model::{Event, Extent, Rejection};
 
 use crate::batch::{Batch, BatchInfo, FileOutcome, Insert};
 use crate::error::StoreError;
-use crate::store::{AreaLayer, Store, StoredArea};
+use crate::store::{AreaLayer, PopulationRow, Store, StoredArea};
 
 /// A store that ingest can write batches into.
 pub trait IngestStore: Send {
@@ -31,6 +31,9 @@ pub trait IngestStore: Send {
         areas: &[StoredArea],
         replace: bool,
     ) -> Result<(), StoreError>;
+    /// Inserts or updates population figures in one transaction
+    /// ([`Store::put_population`]'s rule: a figure per layer, area and year).
+    fn put_population(&mut self, rows: &[PopulationRow]) -> Result<(), StoreError>;
     /// Takes back a whole committed batch, by `by` ([`Store::revert_batch`]'s
     /// rule): the events removed or given back their earlier version.
     fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError>;
@@ -91,6 +94,10 @@ impl IngestStore for Store {
         replace: bool,
     ) -> Result<(), StoreError> {
         Store::put_area_layer(self, layer, areas, replace)
+    }
+
+    fn put_population(&mut self, rows: &[PopulationRow]) -> Result<(), StoreError> {
+        Store::put_population(self, rows)
     }
 
     fn revert_batch(&mut self, id: i64, by: &str) -> Result<u64, StoreError> {

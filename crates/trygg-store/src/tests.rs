@@ -961,3 +961,51 @@ fn a_large_batch_builds_the_rtree_in_bulk_and_small_ones_add_to_it() {
     store.revert_batch(1, "t").expect("revert");
     rtree_matches(&mut store);
 }
+
+#[test]
+fn a_subset_of_the_view_keeps_each_kept_event_bit_for_bit() {
+    let mut b = EventViewBuilder::new((674_000.0, 6_580_000.0));
+    for k in 0..50u32 {
+        b.push_event(&ViewEvent {
+            t: 1_700_000_000 + i64::from(k) * 3_600,
+            to: (k % 3 == 0).then_some(1_700_000_000 + i64::from(k) * 3_600 + 600),
+            time_precision: if k % 4 == 0 {
+                trygg_model::TimePrecision::Date
+            } else {
+                trygg_model::TimePrecision::Exact
+            },
+            x: 674_000.0 + f64::from(k) * 123.456_789,
+            y: 6_580_000.0 + f64::from(k) * 98.765_432_1,
+            source: Source::ALL[k as usize % Source::ALL.len()],
+            category_norm: NormCategory::Theft,
+            precision: if k % 5 == 0 {
+                Precision::Stadsdel
+            } else {
+                Precision::Exact
+            },
+            category: ["Stöld", "Rån", "Bedrägeri"][k as usize % 3],
+            stadsdel: (k % 2 == 0).then_some(["A", "B"][k as usize % 4 / 2]),
+        });
+    }
+    let view = b.build();
+    let keep: Vec<u32> = (0..50).filter(|k| k % 3 != 1).collect();
+    let sub = view.subset(&keep);
+    assert_eq!(sub.len(), keep.len());
+    assert_eq!(sub.origin(), view.origin());
+    for (j, &i) in keep.iter().enumerate() {
+        let i = i as usize;
+        assert_eq!(sub.xy(j), view.xy(i));
+        assert_eq!(sub.time(j), view.time(i));
+        assert_eq!(sub.time_to(j), view.time_to(i));
+        assert_eq!(sub.time_precision(j), view.time_precision(i));
+        assert_eq!(sub.source(j), view.source(i));
+        assert_eq!(sub.precision(j), view.precision(i));
+        assert_eq!(sub.category(j), view.category(i));
+        assert_eq!(
+            sub.stadsdel_names().get(usize::from(sub.stadsdel_code(j))),
+            view.stadsdel_names()
+                .get(usize::from(view.stadsdel_code(i)))
+        );
+    }
+    assert!(view.subset(&[]).is_empty());
+}

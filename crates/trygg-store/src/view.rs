@@ -432,6 +432,34 @@ impl EventView {
         self.stadsdel.push(row.stadsdel);
     }
 
+    /// The events at `indices` (ascending view indices), with this view's
+    /// origin and dictionaries, so that every kept event's columns, codes and
+    /// stored coordinates are bit for bit what they are here.
+    pub fn subset(&self, indices: &[u32]) -> EventView {
+        let mut out = EventView::with_capacity(
+            self.origin,
+            indices.len(),
+            self.categories.clone(),
+            self.stadsdelar.clone(),
+        );
+        for &i in indices {
+            let i = i as usize;
+            out.push_row(&Row {
+                t: self.t[i],
+                span: self.span[i],
+                time_precision: self.time_precision[i],
+                x: self.x[i],
+                y: self.y[i],
+                source: self.source[i],
+                norm: self.category_norm[i],
+                precision: self.precision[i],
+                category: self.category[i],
+                stadsdel: self.stadsdel[i],
+            });
+        }
+        out
+    }
+
     /// The point (EPSG:3006) the stored coordinates are relative to.
     pub fn origin(&self) -> (f64, f64) {
         self.origin

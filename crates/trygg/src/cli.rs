@@ -51,6 +51,10 @@ pub enum Command {
         /// viewer, analyst or admin.
         #[arg(long, default_value = "viewer")]
         role: String,
+        /// Limit the key to this municipality of the store's `kommun` layer
+        /// (its code, e.g. 0184, or name); not for admin keys.
+        #[arg(long)]
+        municipality: Option<String>,
     },
     /// Ingest batches: list them, or take one back whole.
     Batches {
@@ -181,6 +185,21 @@ pub enum AreasCommand {
         /// The store file, or a postgres:// URL.
         #[arg(long)]
         store: PathBuf,
+    },
+    /// Load population figures for a layer's areas from CSV: the area code in
+    /// the first column, then `year`, `population` and optionally `derived`
+    /// (true/false), with a header row. A figure already stored for the same
+    /// area and year is replaced; a bad row stops the load before anything is
+    /// stored.
+    Population {
+        /// The store file, or a postgres:// URL.
+        #[arg(long)]
+        store: PathBuf,
+        /// The layer the codes are of (e.g. kommun).
+        #[arg(long)]
+        layer: String,
+        /// The CSV file.
+        file: PathBuf,
     },
 }
 

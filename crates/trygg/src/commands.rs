@@ -27,13 +27,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => run_ingest(&args),
         Command::Serve(args) => crate::serve::run(crate::serve::config(&args)?),
-        Command::ApiKey { name, role } => crate::serve::api_key(&name, &role),
+        Command::ApiKey {
+            name,
+            role,
+            municipality,
+        } => crate::serve::api_key(&name, &role, municipality.as_deref()),
         Command::Areas {
             command: AreasCommand::Load(args),
         } => run_areas_load(&args),
         Command::Areas {
             command: AreasCommand::List { store },
         } => run_areas_list(&store),
+        Command::Areas {
+            command: AreasCommand::Population { store, layer, file },
+        } => run_areas_population(&store, &layer, &file),
         Command::Export(args) => run_export(&args),
         Command::Demo(args) => crate::demo::run_demo(&args),
         Command::Query { command } => crate::query::run_query(&command),
@@ -198,20 +205,50 @@ fn run_areas_load(args: &AreasLoadArgs) -> anyhow::Result<ExitCode> {
         source_layer: args.source_layer.clone(),
         replace: args.replace,
     };
-    let n = match args.store.to_str().filter(|s| trygg_pg::is_url(s)) {
-        Some(url) => load_area_layer(&mut trygg_pg::PgStore::open(url)?, &args.file, &load)?,
-        None => in_store(
-            &args.store,
-            false,
-            |_| true,
-            |store| Ok(load_area_layer(store, &args.file, &load)?),
-        )?,
-    };
+    let n = on_areas(&args.store, |store| {
+        Ok(load_area_layer(store, &args.file, &load)?)
+    })?;
     writeln!(
         std::io::stdout(),
         "loaded {n} areas from {} as layer '{}'",
         args.file.display(),
         args.layer
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `work` on the store at `path` for a change of its areas: a database,
+/// or a file (created without default areas when missing).
+fn on_areas<T>(
+    path: &Path,
+    work: impl FnOnce(&mut dyn trygg_store::IngestStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match path.to_str().filter(|s| trygg_pg::is_url(s)) {
+        Some(url) => work(&mut trygg_pg::PgStore::open(url)?),
+        None => in_store(path, false, |_| true, |store| work(store)),
+    }
+}
+
+fn run_areas_population(store: &Path, layer: &str, file: &Path) -> anyhow::Result<ExitCode> {
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let n = on_areas(store, |store| {
+        if store.layer_areas(layer)?.is_empty() {
+            anyhow::bail!(
+                "{}: the store has no area layer '{layer}' (load it first with `trygg areas load --layer {layer}`)",
+                file.display()
+            );
+        }
+        Ok(trygg_ingest::setup::load_population_csv(
+            store, file, layer, &source,
+        )?)
+    })?;
+    writeln!(
+        std::io::stdout(),
+        "loaded {n} population figures from {} for layer '{layer}'",
+        file.display()
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -52,6 +52,10 @@ pub struct OutputArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only this municipality of the store's `kommun` layer (its code, e.g.
+    /// 0184, or name): its events, its areas, its population.
+    #[arg(long)]
+    pub municipality: Option<String>,
 }
 
 /// Which events.
@@ -530,7 +534,8 @@ fn answer<J: Job>(out: &OutputArgs, job: &J) -> anyhow::Result<ExitCode> {
     let valid = job.validate()?;
     respond(out, J::NAME, |options| {
         // A GeoPackage file or a PostgreSQL database: one snapshot either way.
-        let snapshot = Snapshot::open(&out.store)?;
+        let snapshot =
+            std::sync::Arc::new(Snapshot::open(&out.store)?).within(out.municipality.as_deref())?;
         let result = job.execute(valid, &snapshot, options)?;
         Ok((result, snapshot.data().clone()))
     })
@@ -549,6 +554,13 @@ fn answer_pushed_down<J: Job>(
     ) -> Result<J::Output, trygg_query::QueryError>,
 ) -> anyhow::Result<ExitCode> {
     let valid = job.validate()?;
+    if out.municipality.is_some() {
+        return Err(trygg_query::QueryError::invalid(
+            trygg_query::snapshot::SCOPE_FIELD,
+            "a query limited to a municipality is answered from the snapshot: drop --push-down",
+        )
+        .into());
+    }
     respond(out, J::NAME, |options| {
         let (snapshot, mut store) = Snapshot::open_pushed_down(&out.store)?;
         let result = run(valid, &snapshot, options, &mut store)?;

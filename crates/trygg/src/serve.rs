@@ -55,6 +55,7 @@ pub fn demo_config(store: &Path, addr: &str) -> Config {
             name: "demo-admin".into(),
             role: Role::Admin,
             sha256: key_hash(DEMO_ADMIN_KEY),
+            municipality: None,
         }],
         ..Config::default()
     }
@@ -74,8 +75,13 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints a new random key and its config entry.
-pub fn api_key(name: &str, role: &str) -> anyhow::Result<ExitCode> {
+pub fn api_key(name: &str, role: &str, municipality: Option<&str>) -> anyhow::Result<ExitCode> {
     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    if municipality.is_some() && role == Role::Admin {
+        anyhow::bail!(
+            "an admin key covers the whole store: limit a viewer or analyst key to a municipality"
+        );
+    }
     let mut bytes = [0u8; 24];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
@@ -88,5 +94,8 @@ pub fn api_key(name: &str, role: &str) -> anyhow::Result<ExitCode> {
         role.as_str(),
         key_hash(&key)
     );
+    if let Some(m) = municipality {
+        println!("municipality = \"{m}\"");
+    }
     Ok(ExitCode::SUCCESS)
 }

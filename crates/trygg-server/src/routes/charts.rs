@@ -19,7 +19,7 @@ use trygg_query::{
 
 use super::{cached, caller, etag, heavy, not_modified};
 use crate::error::ApiError;
-use crate::params::{from_body, from_query, post_query};
+use crate::params::{asked_municipality, from_body, from_query, post_query};
 use crate::state::AppState;
 
 /// The chart parameters beside the job's.
@@ -47,8 +47,12 @@ fn chart_params(extra: &Map<String, Value>) -> Result<ChartParams, ApiError> {
     Ok(params)
 }
 
-/// The job's request of chart `name`, and the chart's own parameters.
-fn parse(name: &str, query: Option<&str>) -> Result<(ChartRequest, ChartParams), ApiError> {
+/// The job's request of chart `name`, the chart's own parameters, and the
+/// municipality asked for.
+fn parse(
+    name: &str,
+    query: Option<&str>,
+) -> Result<(ChartRequest, ChartParams, Option<String>), ApiError> {
     let (request, extra) = match name {
         "trend" => {
             let (r, e) = from_query::<TrendRequest>(query, &CHART_KEYS)?;
@@ -81,7 +85,11 @@ fn parse(name: &str, query: Option<&str>) -> Result<(ChartRequest, ChartParams),
             )
         }
     };
-    Ok((request, chart_params(&extra)?))
+    Ok((
+        request,
+        chart_params(&extra)?,
+        asked_municipality(&extra).map(str::to_owned),
+    ))
 }
 
 /// `NAME.svg` or `NAME.png`: the name and whether PNG.
@@ -104,8 +112,9 @@ pub(crate) async fn chart(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (name, png) = file_kind(&file)?;
-    let (request, params) = parse(name, query.as_deref())?;
-    respond(state, &headers, &file, request, params, png).await
+    let (request, params, municipality) = parse(name, query.as_deref())?;
+    let asked = (request, municipality.as_deref());
+    respond(state, &headers, &file, asked, params, png).await
 }
 
 /// `POST /api/v1/charts/{trend|categories|matrix}.svg|png` with a drawn
@@ -121,16 +130,13 @@ pub(crate) async fn drawn(
     let (name, png) = file_kind(&file)?;
     let kind = DrawnChart::named(name)?;
     let request: PolygonRequest = from_body(&body)?;
-    let params = chart_params(&post_query(query.as_deref(), &["lang", "scale"])?)?;
-    respond(
-        state,
-        &headers,
-        &file,
+    let extra = post_query(query.as_deref(), &["lang", "scale"])?;
+    let params = chart_params(&extra)?;
+    let asked = (
         ChartRequest::Drawn(kind, request),
-        params,
-        png,
-    )
-    .await
+        asked_municipality(&extra),
+    );
+    respond(state, &headers, &file, asked, params, png).await
 }
 
 /// Protects, validates, draws (cached by data version, role and request) and
@@ -139,7 +145,7 @@ async fn respond(
     state: AppState,
     headers: &HeaderMap,
     file: &str,
-    mut request: ChartRequest,
+    (mut request, municipality): (ChartRequest, Option<&str>),
     params: ChartParams,
     png: bool,
 ) -> Result<Response, ApiError> {
@@ -154,10 +160,10 @@ async fn respond(
         ChartRequest::Drawn(_, r) => policy.protect(who.role, r),
     }
     request.validate()?;
-    let snap = state.live.current();
+    let snap = state.snapshot_for(&who, municipality).await?;
     let version = snap.data().version;
     let asked = serde_json::to_string(&(&request, &params)).map_err(ApiError::internal)?;
-    let tag = etag(version, &["chart", file, who.role.as_str(), &asked]);
+    let tag = etag(snap.data(), &["chart", file, who.role.as_str(), &asked]);
     if let Some(r) = not_modified(&state, headers, &tag) {
         return Ok(r);
     }

@@ -16,7 +16,7 @@ use trygg_store::feature_file::GeometryType;
 
 use super::{blocking, caller, format_of, respond};
 use crate::error::ApiError;
-use crate::params::from_query;
+use crate::params::{asked_municipality, from_query};
 use crate::state::AppState;
 
 /// `GET /api/v1/events`.
@@ -32,8 +32,8 @@ pub(crate) async fn events(
     let format = format_of(&extra)?;
     request.hidden = (*state.hidden).clone();
     let valid = request.validate()?;
+    let snap = state.snapshot_for(&who, asked_municipality(&extra)).await?;
     let permit = state.permit().await?;
-    let snap = state.live.current();
     let target = uri.to_string();
     if format == Format::Json {
         let worker = state.clone();

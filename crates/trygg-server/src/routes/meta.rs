@@ -13,6 +13,7 @@ use trygg_query::jobs::Proj;
 
 use super::{blocking, cached, caller, etag, heavy, not_modified, respond};
 use crate::error::ApiError;
+use crate::params::{asked_municipality, post_query};
 use crate::state::AppState;
 
 /// `GET /healthz`: the process answers.
@@ -97,15 +98,24 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The `municipality` of a query string that takes nothing else.
+fn municipality_only(query: Option<&str>) -> Result<Option<String>, ApiError> {
+    let extra = post_query(query, &[])?;
+    Ok(asked_municipality(&extra).map(str::to_owned))
+}
+
 /// `GET /api/v1/meta`.
 pub(crate) async fn meta(
     State(state): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &headers)?;
-    let snap = state.live.current();
+    let asked = municipality_only(query.as_deref())?;
+    let snap = state.snapshot_for(&who, asked.as_deref()).await?;
     let version = snap.data().version;
-    let tag = etag(version, &["meta", who.role.as_str()]);
+    let limit = who.municipality.as_deref().unwrap_or_default();
+    let tag = etag(snap.data(), &["meta", who.role.as_str(), limit]);
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }
@@ -126,6 +136,7 @@ pub(crate) async fn meta(
         serde_json::to_vec(&json!({
             "data": snap.data(),
             "role": who.role.as_str(),
+            "municipality_limit": who.municipality,
             "events": view.len(),
             "first_event": (!view.is_empty()).then(|| when(view.time(0))),
             "last_event": (!view.is_empty()).then(|| when(view.time(view.len() - 1))),
@@ -166,9 +177,11 @@ fn labels() -> Value {
 pub(crate) async fn layers(
     State(state): State<AppState>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    caller(&state, &headers)?;
-    let snap = state.live.current();
+    let who = caller(&state, &headers)?;
+    let asked = municipality_only(query.as_deref())?;
+    let snap = state.snapshot_for(&who, asked.as_deref()).await?;
     Ok(Json(json!({
         "layers": snap.layers().map(|l| json!({"name": l.name, "href": format!("/api/v1/layers/{}", l.name)})).collect::<Vec<_>>()
     })))
@@ -183,10 +196,12 @@ pub(crate) async fn layer(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    caller(&state, &headers)?;
+    let who = caller(&state, &headers)?;
     let mut tolerance = 5.0f64;
+    let mut asked = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
+            trygg_query::snapshot::SCOPE_FIELD => asked = Some(v.trim().to_owned()),
             "simplify" => {
                 tolerance = v
                     .trim()
@@ -200,16 +215,13 @@ pub(crate) async fn layer(
             other => {
                 return Err(ApiError::invalid(
                     other,
-                    "unknown parameter (known: simplify)",
+                    "unknown parameter (known: simplify, municipality)",
                 ))
             }
         }
     }
-    let snap = state.live.current();
-    let tag = etag(
-        snap.data().version,
-        &["layer", &name, &tolerance.to_string()],
-    );
+    let snap = state.snapshot_for(&who, asked.as_deref()).await?;
+    let tag = etag(snap.data(), &["layer", &name, &tolerance.to_string()]);
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
     }

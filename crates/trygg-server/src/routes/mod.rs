@@ -166,9 +166,15 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// A strong ETag of (data version, what was asked, by which role).
-pub(crate) fn etag(version: u64, parts: &[&str]) -> String {
+/// A strong ETag of (data version and scope, what was asked, by which role).
+pub(crate) fn etag(data: &trygg_query::DataInfo, parts: &[&str]) -> String {
+    let version = data.version;
     let mut h = Sha256::new();
+    if let Some(scope) = &data.scope {
+        h.update(b"municipality=");
+        h.update(scope.code.as_bytes());
+        h.update([0]);
+    }
     for p in parts {
         h.update(p.as_bytes());
         h.update([0]);
@@ -235,15 +241,16 @@ pub(crate) fn format_of(
 }
 
 /// Runs an aggregate job for `caller`: the role's suppression applied, the
-/// request validated before it waits for a permit, a 304 when the client holds
-/// this answer, then the job and its encoding on a blocking thread. Every
-/// export (any format but JSON) is written to the audit log.
+/// request validated before it waits for a permit, on the snapshot of the
+/// municipality asked for or the key's, a 304 when the client holds this
+/// answer, then the job and its encoding on a blocking thread. Every export
+/// (any format but JSON) is written to the audit log.
 pub(crate) async fn answer<J>(
     state: AppState,
     caller: Caller,
     headers: &HeaderMap,
     target: String,
-    mut job: J,
+    (mut job, municipality): (J, Option<&str>),
     format: Format,
 ) -> Result<Response, ApiError>
 where
@@ -253,10 +260,10 @@ where
 {
     state.config.policy.protect(caller.role, &mut job);
     let valid = job.validate()?;
-    let snap = state.live.current();
+    let snap = state.snapshot_for(&caller, municipality).await?;
     let asked = serde_json::to_string(&job).map_err(ApiError::internal)?;
     let tag = etag(
-        snap.data().version,
+        snap.data(),
         &[J::NAME, caller.role.as_str(), &asked, format.extension()],
     );
     if let Some(r) = not_modified(&state, headers, &tag) {

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use serde_json::Value;
 use trygg_query::{
     ChangeRequest, CountsRequest, EmergingRequest, HotspotsRequest, MatrixRequest, PolygonRequest,
     SurveyRequest, TableRequest, TrendRequest, WeeklyRequest,
@@ -13,7 +12,7 @@ use trygg_query::{
 
 use super::{answer, caller, format_of};
 use crate::error::ApiError;
-use crate::params::{from_body, from_query, post_query};
+use crate::params::{asked_municipality, from_body, from_query, post_query};
 use crate::state::AppState;
 
 macro_rules! get_job {
@@ -29,7 +28,8 @@ macro_rules! get_job {
                 let who = caller(&state, &headers)?;
                 let (request, extra) = from_query::<$t>(query.as_deref(), &["format"])?;
                 let format = format_of(&extra)?;
-                answer(state, who, &headers, uri.to_string(), request, format).await
+                let asked = (request, asked_municipality(&extra));
+                answer(state, who, &headers, uri.to_string(), asked, format).await
             }
         )*
     };
@@ -57,15 +57,8 @@ pub(crate) async fn polygon(
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &headers)?;
     let request: PolygonRequest = from_body(&body)?;
-    let format = format_from_query(query.as_deref())?;
-    answer(state, who, &headers, uri.to_string(), request, format).await
-}
-
-/// Only `format` is read from a POST's query string.
-fn format_from_query(query: Option<&str>) -> Result<trygg_query::encode::Format, ApiError> {
-    let known = post_query(query, &["format"])?;
-    match known.get("format").and_then(Value::as_str) {
-        None => Ok(trygg_query::encode::Format::Json),
-        Some(f) => Ok(f.parse()?),
-    }
+    let extra = post_query(query.as_deref(), &["format"])?;
+    let format = format_of(&extra)?;
+    let asked = (request, asked_municipality(&extra));
+    answer(state, who, &headers, uri.to_string(), asked, format).await
 }

@@ -34,7 +34,9 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    caller(&state, &headers)?.require(Role::Viewer)?;
+    let who = caller(&state, &headers)?;
+    who.require(Role::Viewer)?;
+    who.require_whole_store()?;
     let scheduled = state.config.reports.weekly.clone();
     let s = state.clone();
     let reports = blocking(move || s.with_reports(Scheduler::list)).await?;
@@ -59,7 +61,9 @@ pub(crate) async fn file(
     headers: HeaderMap,
     Path((week, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    caller(&state, &headers)?.require(Role::Viewer)?;
+    let who = caller(&state, &headers)?;
+    who.require(Role::Viewer)?;
+    who.require_whole_store()?;
     let period: trygg_analytics::window::Period = week
         .parse()
         .map_err(|e| ApiError::invalid("week", format!("'{week}': {e}")))?;

@@ -20,7 +20,7 @@ use trygg_tiles::{TileId, MAX_ZOOM};
 use super::{accepts_gzip, cached, caller, etag, heavy, not_modified};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::params::from_query;
+use crate::params::{asked_municipality, from_query};
 use crate::state::AppState;
 
 /// The layers.
@@ -96,29 +96,34 @@ enum Asked {
 }
 
 impl Asked {
-    /// Parses and validates `query` for `kind` as `who` may ask it.
+    /// Parses and validates `query` for `kind` as `who` may ask it; with the
+    /// municipality asked for.
     fn parse(
         state: &AppState,
         who: &Caller,
         kind: Kind,
         query: Option<&str>,
-    ) -> Result<Asked, ApiError> {
-        Ok(match kind {
+    ) -> Result<(Asked, Option<String>), ApiError> {
+        let (asked, extra) = match kind {
             Kind::Areas => {
-                let (mut request, _) = from_query::<CountsRequest>(query, &[])?;
+                let (mut request, extra) = from_query::<CountsRequest>(query, &[])?;
                 state.config.policy.protect(who.role, &mut request);
                 request.validate()?;
-                Asked::Areas(request)
+                (Asked::Areas(request), extra)
             }
-            Kind::Basemap => Asked::Basemap(from_query::<BasemapRequest>(query, &[])?.0),
+            Kind::Basemap => {
+                let (request, extra) = from_query::<BasemapRequest>(query, &[])?;
+                (Asked::Basemap(request), extra)
+            }
             _ => {
-                let (mut request, _) = from_query::<TileRequest>(query, &[])?;
+                let (mut request, extra) = from_query::<TileRequest>(query, &[])?;
                 state.config.policy.protect(who.role, &mut request);
                 request.hidden = (*state.hidden).clone();
                 request.validate()?;
-                Asked::Points(request)
+                (Asked::Points(request), extra)
             }
-        })
+        };
+        Ok((asked, asked_municipality(&extra).map(str::to_owned)))
     }
 
     fn text(&self) -> Result<String, ApiError> {
@@ -187,14 +192,14 @@ pub(crate) async fn tile(
         .strip_suffix(kind.extension())
         .ok_or_else(|| ApiError::invalid("y", format!("'{file}' is not Y{}", kind.extension())))?;
     let (z, x, y): (u32, u32, u32) = (number("z", &z)?, number("x", &x)?, number("y", y)?);
-    let asked = Asked::parse(&state, &who, kind, query.as_deref())?;
-    let snap = state.live.current();
+    let (asked, municipality) = Asked::parse(&state, &who, kind, query.as_deref())?;
+    let snap = state.snapshot_for(&who, municipality.as_deref()).await?;
     let version = snap.data().version;
     let max_age = state.config.tiles.max_age_s;
     // PNG is compressed already.
     let gzipped = kind != Kind::Heat && accepts_gzip(&headers);
     let tag = etag(
-        version,
+        snap.data(),
         &[
             "tile",
             kind.name(),
@@ -255,7 +260,7 @@ pub(crate) async fn heat_legend(
     };
     state.config.policy.protect(who.role, &mut request);
     request.validate()?;
-    let snap = state.live.current();
+    let snap = state.snapshot_for(&who, asked_municipality(&extra)).await?;
     let budget = state.config.limits.budget();
     let legend = heavy(&state, move || Ok(request.heat_legend(z, &snap, &budget)?)).await?;
     Ok(Json(legend))
@@ -274,8 +279,10 @@ pub(crate) async fn tilejson(
     if kind == Kind::Events {
         who.require(Role::Analyst)?;
     }
-    // The filters are checked now, so a map never asks for tiles that all fail.
-    Asked::parse(&state, &who, kind, query.as_deref())?;
+    // The filters and the municipality are checked now, so a map never asks
+    // for tiles that all fail.
+    let (_, municipality) = Asked::parse(&state, &who, kind, query.as_deref())?;
+    let snap = state.snapshot_for(&who, municipality.as_deref()).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -318,7 +325,6 @@ pub(crate) async fn tilejson(
             ]),
         ),
     };
-    let snap = state.live.current();
     let mut doc = json!({
         "tilejson": "3.0.0",
         "name": format!("trygg-{}", kind.name()),
