@@ -33,9 +33,7 @@ pub const STADSDEL_LAYER: &str = "stadsdel";
 pub const DIVISION_LAYERS: [&str; 2] = ["stadsdelsomrade_2020", "stadsdelsomrade_2023"];
 /// The name [`AreaLayer::from_store`] reads as the municipality total.
 pub const MUNICIPALITY_LAYER: &str = "municipality";
-/// The layer of municipalities (one area per kommun, its code the kommunkod,
-/// e.g. `0184`): what a query is scoped by.
-pub const KOMMUN_LAYER: &str = "kommun";
+pub use trygg_store::KOMMUN_LAYER;
 
 /// An error from building an area layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,12 +164,24 @@ fn refs(areas: &[StoredArea]) -> Vec<AreaRef> {
 
 /// Finds an area by code, then by name, case-insensitively.
 fn find(areas: &[AreaRef], text: &str) -> Option<usize> {
+    position(areas, text, |a| (&a.code, &a.name))
+}
+
+/// The index of the stored area with this code (exact, then case-insensitive
+/// code or name): [`AreaLayer::find`]'s rule, without building the layer.
+pub fn find_area(areas: &[StoredArea], text: &str) -> Option<usize> {
+    position(areas, text, |a| (&a.code, &a.name))
+}
+
+/// The first of `areas` whose (code, name) matches `text`: exactly by code,
+/// then by code as a name key, then by name as a name key.
+fn position<T>(areas: &[T], text: &str, names: impl Fn(&T) -> (&String, &String)) -> Option<usize> {
     let k = key(text);
     areas
         .iter()
-        .position(|a| a.code == text)
-        .or_else(|| areas.iter().position(|a| key(&a.code) == k))
-        .or_else(|| areas.iter().position(|a| key(&a.name) == k))
+        .position(|a| names(a).0 == text)
+        .or_else(|| areas.iter().position(|a| key(names(a).0) == k))
+        .or_else(|| areas.iter().position(|a| key(names(a).1) == k))
 }
 
 /// The stadsdel → division mapping held in the stadsdel layer's properties: for

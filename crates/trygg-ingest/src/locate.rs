@@ -15,11 +15,10 @@ use crate::candidate::{RawLocation, RowError};
 
 /// The area layer events are assigned to.
 pub const STADSDEL_LAYER: &str = "stadsdel";
-/// The layer of municipalities a store covers beyond its study municipality
-/// (`trygg_analytics::areas::KOMMUN_LAYER`): a point in one of them is in the
-/// study area even outside the extent, and a police notice of one of them is
-/// ours.
-pub const KOMMUN_LAYER: &str = "kommun";
+/// The layer of municipalities a store covers beyond its study municipality:
+/// a point in one of them is in the study area even outside the extent, and a
+/// police notice of one of them is ours.
+pub use trygg_store::KOMMUN_LAYER;
 /// Metadata key of the study municipality's name (police `location.name`).
 pub const MUNICIPALITY_KEY: &str = trygg_store::meta::MUNICIPALITY;
 

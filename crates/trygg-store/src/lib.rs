@@ -49,7 +49,7 @@ pub use read::{
 };
 pub use reports::{copy_reports, ReportDir, ReportShelf, INDEX_FILE};
 pub use sql::{float_literal, meta_value, Axis, SqlRead};
-pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea};
+pub use store::{now_rfc3339, AreaLayer, PopulationRow, Store, StoredArea, KOMMUN_LAYER};
 pub use view::{
     quantized, EventView, EventViewBuilder, StoredColumns, ViewEvent, ViewQuery, NO_AREA,
 };

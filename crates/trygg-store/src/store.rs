@@ -20,6 +20,11 @@ pub struct Store {
     pub(crate) path: PathBuf,
 }
 
+/// The name of the layer of municipalities a store of several holds (one
+/// area per kommun, its code the kommunkod, e.g. `0184`): what ingest accepts
+/// beyond the study municipality and what a query is limited by.
+pub const KOMMUN_LAYER: &str = "kommun";
+
 /// An area layer's description.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AreaLayer {

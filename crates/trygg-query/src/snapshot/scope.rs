@@ -20,7 +20,7 @@ use std::sync::{Arc, OnceLock};
 
 use geo::{BooleanOps, BoundingRect, InteriorPoint};
 use serde::Serialize;
-use trygg_analytics::areas::{AreaLayer as Layer, KOMMUN_LAYER, MUNICIPALITY_LAYER};
+use trygg_analytics::areas::{find_area, AreaLayer as Layer, KOMMUN_LAYER, MUNICIPALITY_LAYER};
 use trygg_store::{PopulationRow, StoredArea};
 
 use super::{LayerData, Memo, Snapshot, SurveyRows, LAND_LAYER};
@@ -62,22 +62,22 @@ impl Snapshot {
             ));
         }
         let layer = self.layer(KOMMUN_LAYER, SCOPE_FIELD)?;
-        let k = Layer::municipalities(&layer.areas)
-            .find(asked)
-            .ok_or_else(|| {
-                QueryError::not_found(
-                    SCOPE_FIELD,
-                    format!(
-                        "no municipality '{asked}' in the '{KOMMUN_LAYER}' layer (it has: {})",
-                        layer
-                            .areas
-                            .iter()
-                            .map(|a| format!("{} {}", a.code, a.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })?;
+        // Found by code or name without building the layer's polygon index:
+        // every request of a limited key resolves its municipality.
+        let k = find_area(&layer.areas, asked).ok_or_else(|| {
+            QueryError::not_found(
+                SCOPE_FIELD,
+                format!(
+                    "no municipality '{asked}' in the '{KOMMUN_LAYER}' layer (it has: {})",
+                    layer
+                        .areas
+                        .iter()
+                        .map(|a| format!("{} {}", a.code, a.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
         Ok((layer, k))
     }
 

@@ -197,30 +197,21 @@ pub(crate) async fn layer(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let who = caller(&state, &headers)?;
-    let mut tolerance = 5.0f64;
-    let mut asked = None;
-    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match k.as_ref() {
-            trygg_query::snapshot::SCOPE_FIELD => asked = Some(v.trim().to_owned()),
-            "simplify" => {
-                tolerance = v
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|t| t.is_finite() && (0.0..=5_000.0).contains(t))
-                    .ok_or_else(|| {
-                        ApiError::invalid("simplify", format!("'{v}' is not 0..=5000 metres"))
-                    })?
-            }
-            other => {
-                return Err(ApiError::invalid(
-                    other,
-                    "unknown parameter (known: simplify, municipality)",
-                ))
-            }
-        }
-    }
-    let snap = state.snapshot_for(&who, asked.as_deref()).await?;
+    // `simplify`, and `municipality` as every endpoint reads it.
+    let extra = post_query(query.as_deref(), &["simplify"])?;
+    let tolerance = match extra.get("simplify").and_then(Value::as_str) {
+        None => 5.0f64,
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|t| t.is_finite() && (0.0..=5_000.0).contains(t))
+            .ok_or_else(|| {
+                ApiError::invalid("simplify", format!("'{v}' is not 0..=5000 metres"))
+            })?,
+    };
+    let asked = asked_municipality(&extra);
+    let snap = state.snapshot_for(&who, asked).await?;
     let tag = etag(snap.data(), &["layer", &name, &tolerance.to_string()]);
     if let Some(r) = not_modified(&state, &headers, &tag) {
         return Ok(r);
