@@ -498,6 +498,12 @@ describe("the web map", () => {
   test("a municipality chosen limits every layer and number; a key limited to one sees only it", async () => {
     const { page, context, tiles } = await open("#zoom=11&layers=grid,areas");
     await page.locator("#municipality-row").waitFor({ state: "visible" });
+    // Regression: the selector's row is hidden for a store without a `kommun`
+    // layer, and a hidden row is not drawn (a label's display rule had kept it).
+    assert.equal(await page.evaluate(() => document.getElementById("municipality-row").hidden), false);
+    await page.evaluate(() => { document.getElementById("municipality-row").hidden = true; });
+    assert.equal(await page.locator("#municipality-row").isVisible(), false, "a hidden row is not drawn");
+    await page.evaluate(() => { document.getElementById("municipality-row").hidden = false; });
     assert.deepEqual(await page.$$eval("#municipality option", (o) => o.map((x) => x.value)), ["", "9901", EAST.code]);
     const before = await pixels(page);
     tiles.length = 0;
