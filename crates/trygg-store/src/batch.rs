@@ -103,8 +103,8 @@ impl Drop for Batch<'_> {
     }
 }
 
-/// A batch appending at least this many events, and at least a quarter of
-/// what is indexed, rebuilds the R-tree in bulk.
+/// A batch appending at least this many events, and at least a quarter as
+/// many as the store held before it, rebuilds the R-tree in bulk.
 const BULK_INDEX_MIN: i64 = 20_000;
 
 const INSERT_REJECTION: &str =
@@ -351,7 +351,7 @@ impl Batch<'_> {
                 source,
             };
             let fid = self.conn.last_insert_rowid();
-            self.entries.push(fid, [e.x, e.x, e.y, e.y]).map_err(io)?;
+            self.entries.add(fid, [e.x, e.x, e.y, e.y]).map_err(io)?;
             return Ok((Insert::Accepted, fid));
         }
         // The id is stored: compare contents.
@@ -414,22 +414,13 @@ impl Batch<'_> {
     fn index_appended(&mut self) -> Result<(), StoreError> {
         let path = &self.path;
         let sql = |err| Self::sql(path, err);
-        let appended: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM events WHERE fid > ?1",
-                [self.appended_after],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
-        let indexed: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM rtree_events_geom_rowid", [], |r| {
-                r.get(0)
-            })
-            .map_err(sql)?;
+        // Every row the batch appended handed its entry over (counting them in
+        // the table would read every appended page again), and the rows stored
+        // before it are at most its first fid's worth (fewer after reverts):
+        // neither costs a scan.
         let entries = std::mem::take(&mut self.entries);
-        if appended >= BULK_INDEX_MIN && appended * 4 >= indexed {
+        let appended = entries.len() as i64;
+        if appended >= BULK_INDEX_MIN && appended * 4 >= self.appended_after {
             crate::rtree::rebuild(self.conn, path, entries, self.appended_after, &self.reread)
         } else {
             self.conn

@@ -29,16 +29,29 @@ const MAX_CELLS: usize = 51;
 
 /// An entry: a row id (or child node) and its box as `f32`s rounded outwards.
 #[derive(Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     id: i64,
     b: [f32; 4],
 }
 
-/// Entries held in memory before they are sorted and spilled (24 MB; the
-/// unit tests spill every thousand, so their bulk builds merge many runs).
+/// Records held in memory before they are sorted and spilled (1M: 24 MB of
+/// entries; the unit tests spill every thousand, so their bulk builds merge
+/// many runs).
 const RUN: usize = if cfg!(test) { 1_000 } else { 1 << 20 };
-/// An entry's size in a spilled run.
-const ENTRY_BYTES: usize = 24;
+
+/// What [`Runs`] sorts: a record of [`Record::BYTES`] bytes in a spilled run.
+pub(crate) trait Record: Copy {
+    const BYTES: usize;
+    fn encode(&self, out: &mut [u8]);
+    fn decode(bytes: &[u8]) -> Self;
+    fn order(&self, other: &Self) -> std::cmp::Ordering;
+}
+
+fn le_i64(bytes: &[u8]) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[..8]);
+    i64::from_le_bytes(b)
+}
 
 impl Entry {
     fn of(id: i64, envelope: [f64; 4]) -> Entry {
@@ -57,43 +70,103 @@ impl Entry {
     fn centre(&self, k: usize) -> f64 {
         f64::from(self.b[k]) + f64::from(self.b[k + 1])
     }
+}
 
-    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        out.write_all(&self.id.to_le_bytes())?;
-        self.b
-            .iter()
-            .try_for_each(|v| out.write_all(&v.to_le_bytes()))
+/// Entries are sorted by x.
+impl Record for Entry {
+    const BYTES: usize = 24;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.id.to_le_bytes());
+        for (k, v) in self.b.iter().enumerate() {
+            out[8 + 4 * k..12 + 4 * k].copy_from_slice(&v.to_le_bytes());
+        }
     }
 
-    fn read(input: &mut impl Read) -> std::io::Result<Entry> {
-        let mut bytes = [0u8; ENTRY_BYTES];
-        input.read_exact(&mut bytes)?;
+    fn decode(bytes: &[u8]) -> Entry {
         let f = |k: usize| {
             let at = 8 + 4 * k;
             f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&bytes[..8]);
-        Ok(Entry {
-            id: i64::from_le_bytes(id),
+        Entry {
+            id: le_i64(bytes),
             b: [f(0), f(1), f(2), f(3)],
-        })
+        }
+    }
+
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.centre(0).total_cmp(&other.centre(0))
     }
 }
 
-/// The entries of a tree to build, gathered in bounded memory: runs of
-/// [`RUN`] entries, each sorted by x and spilled to its own temporary file.
-#[derive(Default)]
-pub(crate) struct Entries {
-    run: Vec<Entry>,
+/// A row of `_rowid`: an event's fid and the leaf it is in, sorted by fid,
+/// so that the table is written in key order (appended) and not at random
+/// places, which cost a B-tree insert's page splits and moves for each row.
+#[derive(Clone, Copy)]
+struct Leaf {
+    fid: i64,
+    node: i64,
+}
+
+impl Record for Leaf {
+    const BYTES: usize = 16;
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.fid.to_le_bytes());
+        out[8..16].copy_from_slice(&self.node.to_le_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> Leaf {
+        Leaf {
+            fid: le_i64(bytes),
+            node: le_i64(&bytes[8..]),
+        }
+    }
+
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.fid.cmp(&other.fid)
+    }
+}
+
+/// Records gathered in bounded memory for one pass in their order: runs of
+/// [`RUN`] records, each sorted and spilled to its own temporary file, merged
+/// at the end.
+pub(crate) struct Runs<T> {
+    run: Vec<T>,
     spilled: Vec<(std::fs::File, usize)>,
     len: usize,
 }
 
+/// The entries of a tree to build.
+pub(crate) type Entries = Runs<Entry>;
+
+impl<T> Default for Runs<T> {
+    fn default() -> Self {
+        Runs {
+            run: Vec::new(),
+            spilled: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
 impl Entries {
     /// Adds a row's envelope (`[minx, maxx, miny, maxy]`).
-    pub(crate) fn push(&mut self, id: i64, envelope: [f64; 4]) -> std::io::Result<()> {
-        self.run.push(Entry::of(id, envelope));
+    pub(crate) fn add(&mut self, id: i64, envelope: [f64; 4]) -> std::io::Result<()> {
+        self.push(Entry::of(id, envelope))
+    }
+}
+
+impl<T> Runs<T> {
+    /// How many records were pushed.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<T: Record> Runs<T> {
+    fn push(&mut self, record: T) -> std::io::Result<()> {
+        self.run.push(record);
         self.len += 1;
         if self.run.len() >= RUN {
             self.spill()?;
@@ -102,10 +175,13 @@ impl Entries {
     }
 
     fn spill(&mut self) -> std::io::Result<()> {
-        self.run
-            .sort_unstable_by(|a, b| a.centre(0).total_cmp(&b.centre(0)));
+        self.run.sort_unstable_by(T::order);
         let mut out = BufWriter::new(tempfile::tempfile()?);
-        self.run.iter().try_for_each(|e| e.write(&mut out))?;
+        let mut bytes = vec![0u8; T::BYTES];
+        for r in &self.run {
+            r.encode(&mut bytes);
+            out.write_all(&bytes)?;
+        }
         let mut file = out
             .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?;
@@ -115,95 +191,106 @@ impl Entries {
         Ok(())
     }
 
-    /// All entries in x order but those of the ids in `stale`: the spilled
-    /// runs merged with the one in memory and with `fresh` (held whole).
-    fn sorted<'s>(
+    /// Every record in order, the spilled runs merged with the one in memory
+    /// (`keep` drops some of it first) and with `extra` (held whole); each
+    /// comes with whether it is one of `extra`.
+    fn merged(
         mut self,
-        stale: &'s std::collections::BTreeSet<i64>,
-        mut fresh: Vec<Entry>,
-    ) -> std::io::Result<impl Iterator<Item = std::io::Result<Entry>> + 's> {
-        let by_x = |a: &Entry, b: &Entry| a.centre(0).total_cmp(&b.centre(0));
-        self.run.retain(|e| !stale.contains(&e.id));
-        self.run.sort_unstable_by(by_x);
-        fresh.sort_unstable_by(by_x);
-        let mut sources: Vec<Run> = self
+        keep: impl Fn(&T) -> bool,
+        mut extra: Vec<T>,
+    ) -> std::io::Result<impl Iterator<Item = std::io::Result<(T, bool)>>> {
+        self.run.retain(|r| keep(r));
+        self.run.sort_unstable_by(T::order);
+        extra.sort_unstable_by(T::order);
+        let mut sources: Vec<Run<T>> = self
             .spilled
             .into_iter()
             .map(|(file, left)| Run::File(BufReader::new(file), left))
             .collect();
         sources.push(Run::Memory(self.run.into_iter()));
-        sources.push(Run::Memory(fresh.into_iter()));
+        sources.push(Run::Memory(extra.into_iter()));
         let mut heads = BinaryHeap::new();
         for (i, source) in sources.iter_mut().enumerate() {
-            if let Some(e) = source.next()? {
-                heads.push(Head(e, i));
+            if let Some(r) = source.next()? {
+                heads.push(Head(r, i));
             }
         }
-        // `fresh` is the last source; the others' entries of stale ids drop out.
-        let fresh_source = sources.len() - 1;
-        Ok(std::iter::from_fn(move || loop {
-            let Head(e, i) = heads.pop()?;
+        let extra_source = sources.len() - 1;
+        Ok(std::iter::from_fn(move || {
+            let Head(r, i) = heads.pop()?;
             match sources[i].next() {
                 Ok(Some(next)) => heads.push(Head(next, i)),
                 Ok(None) => {}
                 Err(err) => return Some(Err(err)),
             }
-            if i == fresh_source || !stale.contains(&e.id) {
-                return Some(Ok(e));
-            }
+            Some(Ok((r, i == extra_source)))
+        }))
+    }
+}
+
+impl Entries {
+    /// All entries in x order but those of the ids in `stale`, with `fresh`
+    /// (their entries as the rows are now) merged in.
+    fn sorted<'s>(
+        self,
+        stale: &'s std::collections::BTreeSet<i64>,
+        fresh: Vec<Entry>,
+    ) -> std::io::Result<impl Iterator<Item = std::io::Result<Entry>> + 's> {
+        let merged = self.merged(|e| !stale.contains(&e.id), fresh)?;
+        Ok(merged.filter_map(|r| match r {
+            Ok((e, is_fresh)) => (is_fresh || !stale.contains(&e.id)).then_some(Ok(e)),
+            Err(err) => Some(Err(err)),
         }))
     }
 }
 
 /// One sorted run being merged.
-enum Run {
+enum Run<T> {
     File(BufReader<std::fs::File>, usize),
-    Memory(std::vec::IntoIter<Entry>),
+    Memory(std::vec::IntoIter<T>),
 }
 
-impl Run {
-    fn next(&mut self) -> std::io::Result<Option<Entry>> {
+impl<T: Record> Run<T> {
+    fn next(&mut self) -> std::io::Result<Option<T>> {
         match self {
             Run::File(_, 0) => Ok(None),
             Run::File(input, left) => {
                 *left -= 1;
-                Entry::read(input).map(Some)
+                let mut bytes = [0u8; 24];
+                input.read_exact(&mut bytes[..T::BYTES])?;
+                Ok(Some(T::decode(&bytes)))
             }
-            Run::Memory(entries) => Ok(entries.next()),
+            Run::Memory(records) => Ok(records.next()),
         }
     }
 }
 
-impl std::fmt::Debug for Entries {
+impl<T> std::fmt::Debug for Runs<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entries")
+        f.debug_struct("Runs")
             .field("len", &self.len)
             .field("spilled_runs", &self.spilled.len())
             .finish()
     }
 }
 
-/// A run's next entry in the merge: the smallest x first (a min-heap).
-struct Head(Entry, usize);
+/// A run's next record in the merge: the first in order first (a min-heap).
+struct Head<T>(T, usize);
 
-impl PartialEq for Head {
+impl<T: Record> PartialEq for Head<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other).is_eq()
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl<T: Record> Eq for Head<T> {}
+impl<T: Record> PartialOrd for Head<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head {
+impl<T: Record> Ord for Head<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other
-            .0
-            .centre(0)
-            .total_cmp(&self.0.centre(0))
-            .then(other.1.cmp(&self.1))
+        other.0.order(&self.0).then(other.1.cmp(&self.1))
     }
 }
 
@@ -327,7 +414,7 @@ pub(crate) fn rebuild(
             while let Some(r) = rows.next().map_err(sql)? {
                 let blob = r.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(sql)?;
                 if let Some(e) = geom::blob_envelope(blob) {
-                    given.push(r.get(0).map_err(sql)?, e).map_err(spill)?;
+                    given.add(r.get(0).map_err(sql)?, e).map_err(spill)?;
                 }
             }
             Ok(())
@@ -385,6 +472,7 @@ pub(crate) fn rebuild(
     // The leaves, one vertical slice at a time; each leaf leaves its entry
     // (its position in the level and its box) for the level above.
     let mut above: Vec<Entry> = Vec::with_capacity(sizes[0]);
+    let mut leaves: Runs<Leaf> = Runs::default();
     let mut slice: Vec<Entry> = Vec::with_capacity(slice_len(n));
     let mut sorted = given.sorted(reread, fresh).map_err(spill)?;
     loop {
@@ -399,7 +487,12 @@ pub(crate) fn rebuild(
         for cells in slice.chunks(MAX_CELLS) {
             let me = first[0] + above.len() as i64;
             for c in cells {
-                rowid.execute(params![c.id, me]).map_err(sql)?;
+                leaves
+                    .push(Leaf {
+                        fid: c.id,
+                        node: me,
+                    })
+                    .map_err(spill)?;
             }
             node.execute(params![me, node_blob(root_of(0), cells)])
                 .map_err(sql)?;
@@ -409,8 +502,13 @@ pub(crate) fn rebuild(
             });
         }
     }
+    for leaf in leaves.merged(|_| true, Vec::new()).map_err(spill)? {
+        let (leaf, _) = leaf.map_err(spill)?;
+        rowid.execute(params![leaf.fid, leaf.node]).map_err(sql)?;
+    }
     // The levels above, in memory: a parent's entry carries the position of
-    // its child node in the level below.
+    // its child node in the level below; `_parent` is written in key order.
+    let mut parents: Vec<(i64, i64)> = Vec::with_capacity(sizes[0]);
     let mut l = 1;
     while l < sizes.len() {
         let level = pack(std::mem::take(&mut above));
@@ -423,9 +521,7 @@ pub(crate) fn rebuild(
                     b: c.b,
                 })
                 .collect();
-            for c in &children {
-                parent.execute(params![c.id, me]).map_err(sql)?;
-            }
+            parents.extend(children.iter().map(|c| (c.id, me)));
             node.execute(params![me, node_blob(root_of(l), &children)])
                 .map_err(sql)?;
             above.push(Entry {
@@ -434,6 +530,10 @@ pub(crate) fn rebuild(
             });
         }
         l += 1;
+    }
+    parents.sort_unstable();
+    for (child, me) in parents {
+        parent.execute(params![child, me]).map_err(sql)?;
     }
     Ok(())
 }
