@@ -512,3 +512,140 @@ fn the_cli_limits_a_query_to_a_municipality_with_the_numbers_the_api_gives() {
     assert!(!pushed.status.success());
     assert!(String::from_utf8_lossy(&pushed.stderr).contains("municipality"));
 }
+
+/// The events of `period` `key` may count (every category, where the events
+/// list leaves the sensitive ones out): the API's total row.
+async fn total(key: &str, period: &str) -> u64 {
+    let all = ok(&get(
+        &format!("/api/v1/query/counts?period={period}&layer=kommun"),
+        key,
+    )
+    .await);
+    all["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["area_code"] == "municipality")
+        .expect("total")["count"]
+        .as_u64()
+        .expect("a count")
+}
+
+fn provenance_total(report: &Value) -> (u64, u64) {
+    let prov = &report["provenance"];
+    let sum = |list: &str| -> u64 {
+        prov[list]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|b| b["events"].as_u64().expect("events"))
+            .sum()
+    };
+    (sum("by_source"), sum("batches"))
+}
+
+#[test]
+fn the_weekly_report_of_a_municipality_counts_its_areas_and_events_alone() {
+    let w = world();
+    let (dir, east) = crate::report::report_of(
+        &w.store,
+        "2024-W10",
+        &["--no-pdf", "--municipality", EAST.1],
+    );
+    let (_whole_dir, whole) = crate::report::report_of(&w.store, "2024-W10", &["--no-pdf"]);
+    assert_eq!(east["numbers"]["data"]["scope"]["code"], EAST.0);
+    assert!(whole["numbers"]["data"]["scope"].is_null());
+    // Its table is of the east stadsdelar alone.
+    let rows = east["numbers"]["areas"]["rows"].as_array().expect("rows");
+    assert!(rows.len() > 10, "{}", rows.len());
+    for row in rows {
+        let code = row["area_code"].as_str().expect("code");
+        assert!(
+            code == "municipality" || w.east_stadsdelar.iter().any(|s| s == code),
+            "{row}"
+        );
+    }
+    // The provenance counts the events the report counts: the municipality's
+    // (as the limited key counts them), where the whole store's has more.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (mine, all) = (
+        rt.block_on(total(EAST_ANALYST, "2024-W10")),
+        rt.block_on(total(ANALYST, "2024-W10")),
+    );
+    assert!(mine > 20 && all > mine, "{mine} of {all}");
+    assert_eq!(provenance_total(&east), (mine, mine));
+    assert_eq!(provenance_total(&whole), (all, all));
+    // The page names the municipality.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(html.contains(EAST.1));
+}
+
+/// `trygg export` of Q1, with `extra` arguments: its header and rows.
+fn exported(extra: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
+    let w = world();
+    let mut args = vec![
+        "export",
+        "--store",
+        w.store.to_str().expect("utf-8"),
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+        "--format",
+        "csv",
+    ];
+    args.extend(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::support::parse_csv(&String::from_utf8(out.stdout).expect("utf-8"))
+}
+
+#[test]
+fn an_export_of_a_municipality_holds_its_events_alone_as_many_as_it_counts() {
+    let w = world();
+    let (header, mine) = exported(&["--municipality", EAST.0]);
+    let (_, all) = exported(&[]);
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let (lon, lat) = (col("lon"), col("lat"));
+    let point = |r: &Vec<String>| -> (f64, f64) {
+        (r[lon].parse().expect("lon"), r[lat].parse().expect("lat"))
+    };
+    assert!(mine.len() > 100 && mine.len() < all.len(), "{}", mine.len());
+    for r in &mine {
+        let (x, y) = point(r);
+        assert!(inside(&w.east, x, y) && !inside(&w.west, x, y), "{r:?}");
+    }
+    // Every category (an export is not an events list): as many rows as the
+    // limited key counts for the quarter.
+    let quarter = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(total(EAST_ANALYST, "2024-Q1"));
+    assert_eq!(quarter, mine.len() as u64);
+    // The whole store's rows inside the east polygons are these (a point
+    // within centimetres of the border may fall either way).
+    let expected = all
+        .iter()
+        .filter(|r| {
+            let (x, y) = point(r);
+            inside(&w.east, x, y)
+        })
+        .count();
+    assert!((expected as i64 - mine.len() as i64).abs() <= 2);
+    // By name too; a municipality the store lacks is an error.
+    assert_eq!(exported(&["--municipality", EAST.1]).1, mine);
+    let unknown = run(&[
+        "export",
+        "--store",
+        w.store.to_str().expect("utf-8"),
+        "--format",
+        "csv",
+        "--municipality",
+        "Ingenstans",
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Ingenstans"));
+}

@@ -1864,6 +1864,29 @@ fn a_municipality_limited_key_gets_the_same_answers_over_both_backends() {
             p.text()
         );
     }
+    // A municipality's weekly report and export: the same numbers,
+    // provenance and rows from either backend.
+    let scoped = ["--no-pdf", "--municipality", EAST.0];
+    let (_f, from_file) = crate::report::report_of(file, "2024-W10", &scoped);
+    let (_p, from_db) = crate::report::report_of(Path::new(&db.url), "2024-W10", &scoped);
+    assert!(!from_file["provenance"]["by_source"]
+        .as_array()
+        .expect("mix")
+        .is_empty());
+    assert_eq!(from_file["provenance"], from_db["provenance"]);
+    assert_eq!(from_file["numbers"]["areas"], from_db["numbers"]["areas"]);
+    let export = |store: &str| {
+        ok(&[
+            "export",
+            "--store",
+            store,
+            "--format",
+            "csv",
+            "--municipality",
+            EAST.0,
+        ])
+    };
+    assert_eq!(export(s(file)), export(&db.url));
     // Population figures load into the database too, and the scope's total
     // takes them.
     let dir = tempfile::tempdir().expect("tempdir");

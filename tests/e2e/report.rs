@@ -48,7 +48,7 @@ fn report(week: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
 
 /// Runs the report of `week` over the store at `store` (a file or a
 /// database URL) into a new folder.
-fn report_of(store: &Path, week: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
+pub(crate) fn report_of(store: &Path, week: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
     let out = tempfile::tempdir().expect("tempdir");
     let mut args = vec![
         "report",

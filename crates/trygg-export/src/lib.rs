@@ -17,7 +17,7 @@ pub use output::{OutputError, OutputFile};
 
 use trygg_crs::{CrsError, Transformer};
 use trygg_store::{
-    for_each_event, meta, meta_value, EventFilter, SqlRead, StoreError, StoredEvent,
+    for_each_event, meta, meta_value, EventFilter, PointScope, SqlRead, StoreError, StoredEvent,
 };
 
 /// Export file formats.
@@ -88,15 +88,31 @@ fn fields(e: &StoredEvent, lon: f64, lat: f64) -> [String; 16] {
 /// The label written on every row of a synthetic store's CSV export.
 pub const SYNTHETIC_LABEL: &str = "SYNTHETIC DEMO DATA";
 
-/// Writes the matching events to `out`; returns how many were written.
+/// Writes the matching events to `out` (of them, those whose point is in
+/// `scope`, when given: a municipality's); returns how many were written.
 pub fn export(
     store: &mut dyn SqlRead,
     filter: &EventFilter,
+    scope: Option<&dyn PointScope>,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     let to_wgs84 = Transformer::store_to_wgs84()?;
     let synthetic = meta_value(store, meta::SYNTHETIC)?.as_deref() == Some("true");
+    let notice = if synthetic {
+        Some(meta_value(store, meta::NOTICE)?.unwrap_or_else(|| SYNTHETIC_LABEL.to_owned()))
+    } else {
+        None
+    };
+    let mut for_each_event = |f: &mut dyn FnMut(StoredEvent) -> Result<(), ExportError>| {
+        for_each_event(store, filter, |e| {
+            if scope.is_none_or(|scope| scope.contains(e.x, e.y)) {
+                f(e)
+            } else {
+                Ok(())
+            }
+        })
+    };
     let mut count = 0u64;
     match format {
         Format::Csv => {
@@ -109,7 +125,7 @@ pub fn export(
             };
             w.write_record(CSV_COLUMNS.iter().chain(column))
                 .map_err(std::io::Error::from)?;
-            for_each_event(store, filter, |e| -> Result<(), ExportError> {
+            for_each_event(&mut |e| {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
                 let values = fields(&e, lon, lat);
                 let row = values
@@ -124,9 +140,7 @@ pub fn export(
         }
         Format::GeoJson => {
             let mut head = serde_json::json!({"type": "FeatureCollection"});
-            if synthetic {
-                let notice =
-                    meta_value(store, meta::NOTICE)?.unwrap_or_else(|| SYNTHETIC_LABEL.to_owned());
+            if let Some(notice) = notice {
                 head["synthetic"] = serde_json::Value::Bool(true);
                 head["notice"] = serde_json::Value::String(notice);
             }
@@ -134,7 +148,7 @@ pub fn export(
             let head = head.to_string();
             out.write_all(&head.as_bytes()[..head.len() - 1])?;
             out.write_all(b",\"features\":[\n")?;
-            for_each_event(store, filter, |e| -> Result<(), ExportError> {
+            for_each_event(&mut |e| {
                 let (lon, lat) = to_wgs84.convert(e.x, e.y)?;
                 let mut properties = serde_json::Map::new();
                 for (key, value) in CSV_COLUMNS.iter().zip(fields(&e, lon, lat)) {

@@ -20,7 +20,7 @@ use trygg_store::{meta, AreaLayer, EventView, PopulationRow, Store, StoredArea, 
 use crate::error::QueryError;
 
 mod scope;
-pub use scope::{Scope, SCOPE_FIELD};
+pub use scope::{Scope, ScopeRule, SCOPE_FIELD};
 
 /// What a result says about the data it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -74,6 +74,8 @@ pub struct Snapshot {
     /// Results derived from this snapshot alone (e.g. a whole map's hotspot
     /// field that many tiles cut from), made once and dropped with it.
     memo: Memo,
+    /// How a snapshot limited to a municipality chose its events.
+    scope_rule: Option<Arc<scope::ScopeRule>>,
 }
 
 /// Derived results by key, each made once however many threads ask at the same
@@ -377,6 +379,7 @@ impl Snapshot {
             survey: OnceLock::new(),
             recycle: None,
             memo: Memo::default(),
+            scope_rule: None,
         })
     }
 
@@ -457,6 +460,7 @@ impl Snapshot {
             survey,
             recycle: None,
             memo: Memo::default(),
+            scope_rule: None,
         }
     }
 

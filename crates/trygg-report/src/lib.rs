@@ -98,8 +98,8 @@ pub fn build(
         .week
         .parse()
         .map_err(|e| QueryError::invalid("week", format!("{e}")))?;
+    let provenance = provenance(store, snap, week)?;
     let (from, to) = week.utc_bounds();
-    let provenance = trygg_store::provenance(store, from, to)?;
     let police_feed = trygg_store::feed_summary(store, from, to)?;
     let summary = text::summary(&numbers, &provenance, &police_feed, lang);
     let geometry = |layer: &str| -> Vec<geo_types::MultiPolygon<f64>> {
@@ -120,6 +120,19 @@ pub fn build(
         numbers,
         map,
     })
+}
+
+/// Where the events of `week` that `snap` holds came from: of the
+/// municipality alone when the snapshot is limited to one (its events chosen
+/// by the same rule), so the provenance counts the events the numbers count.
+pub fn provenance(
+    store: &mut dyn SqlRead,
+    snap: &Snapshot,
+    week: Period,
+) -> Result<Provenance, ReportError> {
+    let (from, to) = week.utc_bounds();
+    let scope = snap.scope_rule().map(|r| r as &dyn trygg_store::PointScope);
+    Ok(trygg_store::provenance(store, from, to, scope)?)
 }
 
 /// Which files to write.

@@ -224,8 +224,7 @@ impl Scheduler {
             let period: Period = week
                 .parse()
                 .map_err(|e| trygg_query::QueryError::invalid("week", format!("{e}")))?;
-            let (from, to) = period.utc_bounds();
-            if trygg_store::provenance(store, from, to)? != index.provenance {
+            if crate::provenance(store, snap, period)? != index.provenance {
                 self.make(store, shelf, snap, week, now, Some(index.revision + 1))?;
                 made.push(Made::Regenerated(week.clone()));
             }

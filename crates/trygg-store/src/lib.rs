@@ -44,8 +44,8 @@ pub use feed::{
 pub use grouped::{grid_counts, grouped_row, GridCount, GridQuery, GroupedCount, GroupedQuery};
 pub use provenance::{provenance, BatchQuality, Provenance, ProvenanceBatch, SourcePrecision};
 pub use read::{
-    batches, for_each_event, rejections, BatchRecord, EventFilter, HistoryRecord, Reverted,
-    StoredEvent,
+    batches, for_each_event, rejections, BatchRecord, EventFilter, HistoryRecord, PointScope,
+    Reverted, StoredEvent,
 };
 pub use reports::{copy_reports, ReportDir, ReportShelf, INDEX_FILE};
 pub use sql::{float_literal, meta_value, Axis, SqlRead};

@@ -2,10 +2,13 @@
 //! mix of sources and location precision, the events that arrived after the
 //! period had ended, and the rows rejected by the batches of the period.
 
+use std::collections::BTreeMap;
+
 use crate::error::StoreError;
+use crate::read::PointScope;
 use crate::sql::SqlRead;
 use crate::tables::Cell;
-use crate::tables::Kind::{Bool, Int, Text};
+use crate::tables::Kind::{Bool, Int, Point, Text};
 
 /// One batch that stored events of the period.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -64,44 +67,64 @@ pub struct Provenance {
 }
 
 /// The provenance of the events with `from_utc <= occurred_utc < to_utc`
-/// (Unix seconds), from either backend.
+/// (Unix seconds), from either backend: of all of them, or of those whose
+/// point is in `scope` (a report limited to one municipality). The
+/// period's events are read one by one (a week's are few), so the batches and
+/// the mix are counted by the same pass whether or not a filter is given.
 pub fn provenance(
     db: &mut dyn SqlRead,
     from_utc: i64,
     to_utc: i64,
+    scope: Option<&dyn PointScope>,
 ) -> Result<Provenance, StoreError> {
     let (m1, m2) = (db.mark(1), db.mark(2));
     let args = [Cell::Int(from_utc), Cell::Int(to_utc)];
+    let period = format!("occurred_utc >= {m1} AND occurred_utc < {m2}");
     let sql = format!(
-        "SELECT b.id, b.source, b.finished_at, count(*), {} >= {m2}
-         FROM events AS e JOIN ingest_batches AS b ON b.id = e.batch_id
-         WHERE e.occurred_utc >= {m1} AND e.occurred_utc < {m2}
-         GROUP BY b.id, b.source, b.finished_at ORDER BY b.id",
-        db.epoch("b.finished_at")
+        "SELECT batch_id, source, precision, {} FROM events WHERE {period}",
+        db.geometry("geom")
+    );
+    let mut per_batch: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut mix: BTreeMap<(String, String), u64> = BTreeMap::new();
+    db.each(&sql, &args, &[Int, Text, Text, Point], &mut |r| {
+        let point = match &r[3] {
+            Cell::Geom(blob) => crate::geom::decode_point(blob),
+            _ => None,
+        };
+        if let Some(scope) = scope {
+            if !point.is_some_and(|(x, y)| scope.contains(x, y)) {
+                return Ok(());
+            }
+        }
+        *per_batch.entry(r[0].int()).or_default() += 1;
+        *mix.entry((r[1].text(), r[2].text())).or_default() += 1;
+        Ok(())
+    })?;
+    let sql = format!(
+        "SELECT id, source, finished_at, {} >= {m2} FROM ingest_batches
+         WHERE id IN (SELECT DISTINCT batch_id FROM events WHERE {period}) ORDER BY id",
+        db.epoch("finished_at")
     );
     let batches: Vec<ProvenanceBatch> = db
-        .read(&sql, &args, &[Int, Text, Text, Int, Bool])?
+        .read(&sql, &args, &[Int, Text, Text, Bool])?
         .iter()
-        .map(|r| ProvenanceBatch {
-            id: r[0].int(),
-            source: r[1].text(),
-            finished_at: r[2].text(),
-            events: r[3].count(),
-            late: r[4].flag(),
+        .filter_map(|r| {
+            let id = r[0].int();
+            per_batch.get(&id).map(|&events| ProvenanceBatch {
+                id,
+                source: r[1].text(),
+                finished_at: r[2].text(),
+                events,
+                late: r[3].flag(),
+            })
         })
         .collect();
-    let sql = format!(
-        "SELECT source, precision, count(*) FROM events
-         WHERE occurred_utc >= {m1} AND occurred_utc < {m2}
-         GROUP BY source, precision ORDER BY source, precision"
-    );
-    let by_source = db
-        .read(&sql, &args, &[Text, Text, Int])?
-        .iter()
-        .map(|r| SourcePrecision {
-            source: r[0].text(),
-            precision: r[1].text(),
-            events: r[2].count(),
+    let by_source = mix
+        .into_iter()
+        .map(|((source, precision), events)| SourcePrecision {
+            source,
+            precision,
+            events,
         })
         .collect();
     let finished = db.epoch("finished_at");

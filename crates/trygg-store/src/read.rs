@@ -9,6 +9,14 @@ use crate::store::Store;
 use crate::tables::Cell;
 use crate::tables::Kind::{Bool, Int, Point, Text};
 
+/// Which points (EPSG:3006) an answer is limited to, beside what SQL can
+/// select: a municipality's polygon, decided by the query layer's rule
+/// (`trygg_query::ScopeRule`) for what is read from the store directly.
+pub trait PointScope {
+    /// Whether the point is in scope.
+    fn contains(&self, x: f64, y: f64) -> bool;
+}
+
 /// Which events to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {

@@ -268,6 +268,10 @@ pub struct ExportArgs {
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only the events in this municipality of the store's `kommun` layer
+    /// (its code or name), located as every municipality-limited answer is.
+    #[arg(long)]
+    pub municipality: Option<String>,
 }
 
 /// `trygg demo`.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use trygg_ingest::pipeline::{ingest, IngestReport, IngestRequest, Progress};
 use trygg_ingest::setup::{begin_store, load_area_layer, AreaLoad};
-use trygg_query::{Location, StoreConn};
+use trygg_query::{Location, Snapshot, StoreConn};
 use trygg_store::{BatchRecord, EventFilter, IngestStore, Store};
 
 use crate::cli::{
@@ -284,7 +284,21 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Csv => trygg_export::Format::Csv,
         FormatArg::Geojson => trygg_export::Format::GeoJson,
     };
-    let n = trygg_export::export(store.sql(), &filter, format, &mut w)?;
+    // A municipality is located by its scoped snapshot's rule; the areas and
+    // the view's origin are all it needs (the events are not loaded from a
+    // database).
+    let scoped = match &args.municipality {
+        Some(m) => {
+            let (areas, _) = Snapshot::open_pushed_down(&args.store)?;
+            Some(std::sync::Arc::new(areas).within(Some(m))?)
+        }
+        None => None,
+    };
+    let scope = scoped
+        .as_ref()
+        .and_then(|s| s.scope_rule())
+        .map(|r| r as &dyn trygg_store::PointScope);
+    let n = trygg_export::export(store.sql(), &filter, scope, format, &mut w)?;
     w.finish()?;
     let _ = writeln!(std::io::stderr(), "exported {n} events");
     Ok(ExitCode::SUCCESS)

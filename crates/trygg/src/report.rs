@@ -112,6 +112,11 @@ pub struct WeeklyArgs {
     /// Skip report.pdf (which needs Chromium).
     #[arg(long)]
     no_pdf: bool,
+    /// Only this municipality of the store's `kommun` layer (its code or
+    /// name): its events, areas, population and provenance; the default
+    /// folder is then report-WEEK-CODE.
+    #[arg(long)]
+    municipality: Option<String>,
 }
 
 /// The Chromium that prints the PDF, or a clear error saying how to get one.
@@ -133,7 +138,7 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<ExitCode> {
     let ReportCommand::Weekly(a) = command;
     let lang: Lang = a.lang.parse().map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     let chromium = chromium(a.no_pdf)?;
-    let snap = Snapshot::open(&a.store)?;
+    let snap = std::sync::Arc::new(Snapshot::open(&a.store)?).within(a.municipality.as_deref())?;
     let mut store = StoreConn::open(&Location::of(&a.store))?;
     let request = WeeklyRequest {
         week: a.week.clone(),
@@ -146,10 +151,13 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<ExitCode> {
     };
     let report = trygg_report::build(store.sql(), &snap, &request, &Policy::default(), lang)?;
     let out = trygg_report::Output {
-        dir: a
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("report-{}", report.numbers.week))),
+        dir: a.out.clone().unwrap_or_else(|| {
+            let scope = report.numbers.data.scope.as_ref();
+            PathBuf::from(match scope {
+                Some(scope) => format!("report-{}-{}", report.numbers.week, scope.code),
+                None => format!("report-{}", report.numbers.week),
+            })
+        }),
         generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         chromium,
     };

@@ -35,6 +35,33 @@ pub struct Scope {
     pub name: String,
 }
 
+/// Which points a limited snapshot's municipality holds: the rule its events
+/// were chosen by (the point, as the view holds it, located among all of the
+/// `kommun` layer's municipalities), for what is read from the store beside
+/// the snapshot (a report's provenance).
+pub struct ScopeRule {
+    municipalities: Layer,
+    k: usize,
+    origin: (f64, f64),
+}
+
+impl trygg_store::PointScope for ScopeRule {
+    /// Whether the point (EPSG:3006) is in the municipality.
+    fn contains(&self, x: f64, y: f64) -> bool {
+        let (qx, qy) = (
+            trygg_store::quantized(x, self.origin.0),
+            trygg_store::quantized(y, self.origin.1),
+        );
+        self.municipalities.locate(qx, qy) == Some(self.k)
+    }
+}
+
+impl std::fmt::Debug for ScopeRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopeRule").field("k", &self.k).finish()
+    }
+}
+
 /// The request field a scope is asked by.
 pub const SCOPE_FIELD: &str = "municipality";
 
@@ -96,6 +123,11 @@ impl Snapshot {
         }
         let scope = self.municipality(asked)?;
         self.memo(&format!("within:{}", scope.code), || self.limited_to(scope))
+    }
+
+    /// The rule of the municipality this snapshot is limited to, if it is.
+    pub fn scope_rule(&self) -> Option<&ScopeRule> {
+        self.scope_rule.as_deref()
     }
 
     fn limited_to(&self, scope: Scope) -> Result<Snapshot, QueryError> {
@@ -186,6 +218,11 @@ impl Snapshot {
         let survey_slot = OnceLock::new();
         let _ = survey_slot.set(Ok(survey));
         let view = self.view.subset(&municipalities.events_in(&self.view, k));
+        let rule = ScopeRule {
+            municipalities,
+            k,
+            origin: self.view.origin(),
+        };
         let study_extent = own.geometry.bounding_rect().map(|r| {
             trygg_model::Extent {
                 min_x: r.min().x,
@@ -211,6 +248,7 @@ impl Snapshot {
             survey: survey_slot,
             recycle: None,
             memo: Memo::default(),
+            scope_rule: Some(Arc::new(rule)),
         })
     }
 }
