@@ -103,10 +103,12 @@ fn run_ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     };
     // A new store exists only once its first batch has landed: a failed or empty
     // first ingest leaves nothing behind.
-    let report = match args.store.to_str().filter(|s| trygg_pg::is_url(s)) {
+    let report = match Location::of(&args.store) {
         // A database gets its schema and areas with `trygg migrate`/`trygg copy`.
-        Some(url) => ingest(&mut trygg_pg::PgStore::open(url)?, &req, &mut on_progress)?,
-        None => in_store(
+        Location::Postgres(url) => {
+            ingest(&mut trygg_pg::PgStore::open(&url)?, &req, &mut on_progress)?
+        }
+        Location::File(_) => in_store(
             &args.store,
             !args.no_default_areas,
             IngestReport::landed,
@@ -141,13 +143,7 @@ fn print_summary(
     store: &Path,
 ) -> std::io::Result<()> {
     let verdict = match report.batch_id {
-        Some(id) => format!(
-            "landed as batch {id} in {}",
-            store
-                .to_str()
-                .filter(|s| trygg_pg::is_url(s))
-                .map_or_else(|| store.display().to_string(), trygg_pg::redacted)
-        ),
+        Some(id) => format!("landed as batch {id} in {}", Location::of(store)),
         None if req.strict && report.rejected > 0 => {
             "NOT landed: --strict and rows were rejected; the store is unchanged".into()
         }
@@ -223,9 +219,9 @@ fn on_areas<T>(
     path: &Path,
     work: impl FnOnce(&mut dyn trygg_store::IngestStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    match path.to_str().filter(|s| trygg_pg::is_url(s)) {
-        Some(url) => work(&mut trygg_pg::PgStore::open(url)?),
-        None => in_store(path, false, |_| true, |store| work(store)),
+    match Location::of(path) {
+        Location::Postgres(url) => work(&mut trygg_pg::PgStore::open(&url)?),
+        Location::File(_) => in_store(path, false, |_| true, |store| work(store)),
     }
 }
 
@@ -373,9 +369,11 @@ fn run_batches(command: &BatchesCommand) -> anyhow::Result<ExitCode> {
                     .or_else(|_| std::env::var("LOGNAME"))
                     .unwrap_or_else(|_| "unknown".to_owned()),
             };
-            let removed = match store.to_str().filter(|s| trygg_pg::is_url(s)) {
-                Some(url) => trygg_pg::PgStore::open(url)?.revert_batch(*batch, &by)?,
-                None => Store::open(store)?.revert_batch(*batch, &by)?,
+            let removed = match Location::of(store) {
+                Location::Postgres(url) => {
+                    trygg_pg::PgStore::open(&url)?.revert_batch(*batch, &by)?
+                }
+                Location::File(path) => Store::open(&path)?.revert_batch(*batch, &by)?,
             };
             writeln!(
                 out,

@@ -54,16 +54,16 @@ pub fn police(command: &PoliceCommand) -> anyhow::Result<ExitCode> {
         ..trygg_feed::FeedConfig::new(&a.url)
     };
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let record = match a.store.to_str().filter(|s| trygg_pg::is_url(s)) {
+    let record = match Location::of(&a.store) {
         // A database gets its schema and areas with `trygg migrate`/`trygg copy`.
-        Some(url) => trygg_feed::poll(
-            &mut trygg_pg::PgStore::open(url)?,
+        Location::Postgres(url) => trygg_feed::poll(
+            &mut trygg_pg::PgStore::open(&url)?,
             &cfg,
             &now,
             &std::thread::sleep,
         )?,
         // A new store is kept only when the poll stored a batch.
-        None => crate::commands::in_store(
+        Location::File(_) => crate::commands::in_store(
             &a.store,
             true,
             |r: &trygg_store::PollRecord| r.batch_id.is_some(),
