@@ -649,3 +649,23 @@ fn an_export_of_a_municipality_holds_its_events_alone_as_many_as_it_counts() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("Ingenstans"));
 }
+
+/// Regression: the limited snapshot was kept among a snapshot's other derived
+/// results (32), so a map's worth of tiles evicted it and a limited key's next
+/// request made it again.
+#[test]
+fn a_municipality_snapshot_is_kept_however_many_other_results_are_made() {
+    let snap = std::sync::Arc::new(trygg_query::Snapshot::open(&world().store).expect("snapshot"));
+    let first = snap.within(Some(EAST.0)).expect("east");
+    for i in 0..100u32 {
+        snap.memo(&format!("another result {i}"), || Ok(i))
+            .expect("memo");
+    }
+    // Asked by name: the same municipality, the same snapshot.
+    let again = snap.within(Some(EAST.1)).expect("east");
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    assert_eq!(
+        again.data().scope.as_ref().map(|s| s.code.as_str()),
+        Some(EAST.0)
+    );
+}

@@ -76,13 +76,22 @@ pub struct Snapshot {
     memo: Memo,
     /// How a snapshot limited to a municipality chose its events.
     scope_rule: Option<Arc<scope::ScopeRule>>,
+    /// The snapshots limited to a municipality made from this one.
+    scopes: Memo,
 }
 
 /// Derived results by key, each made once however many threads ask at the same
-/// time (the others wait for it), at most [`Memo::MAX`] kept (oldest out).
-#[derive(Default)]
+/// time (the others wait for it), at most `max` kept (oldest out).
 struct Memo {
     entries: Mutex<std::collections::VecDeque<(String, Arc<MemoSlot>)>>,
+    max: usize,
+}
+
+impl Default for Memo {
+    /// Room for a map's worth of derived results (hotspot fields, legends).
+    fn default() -> Memo {
+        Memo::with_room(32)
+    }
 }
 
 type MemoSlot = OnceLock<Option<Arc<dyn std::any::Any + Send + Sync>>>;
@@ -95,7 +104,20 @@ impl std::fmt::Debug for Memo {
 }
 
 impl Memo {
-    const MAX: usize = 32;
+    fn with_room(max: usize) -> Memo {
+        Memo {
+            entries: Mutex::default(),
+            max,
+        }
+    }
+
+    /// Room for a snapshot limited to each municipality of Sweden (290): the
+    /// limited snapshots are kept apart from the other results, so heavy map
+    /// traffic never evicts one (a limited key's next request would make it
+    /// again), and together they hold each event at most once.
+    fn for_scopes() -> Memo {
+        Memo::with_room(300)
+    }
 
     fn get_or_make<T: std::any::Any + Send + Sync>(
         &self,
@@ -111,7 +133,7 @@ impl Memo {
                 Some((_, slot)) => slot.clone(),
                 None => {
                     let slot = Arc::new(MemoSlot::new());
-                    if entries.len() >= Memo::MAX {
+                    if entries.len() >= self.max {
                         entries.pop_front();
                     }
                     entries.push_back((key.to_owned(), slot.clone()));
@@ -380,6 +402,7 @@ impl Snapshot {
             recycle: None,
             memo: Memo::default(),
             scope_rule: None,
+            scopes: Memo::for_scopes(),
         })
     }
 
@@ -461,6 +484,7 @@ impl Snapshot {
             recycle: None,
             memo: Memo::default(),
             scope_rule: None,
+            scopes: Memo::for_scopes(),
         }
     }
 
@@ -779,11 +803,11 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(*memo.get_or_make("other", || Ok(7u64)).expect("made"), 7);
         // Oldest out beyond the bound.
-        for k in 0..Memo::MAX + 1 {
+        for k in 0..memo.max + 1 {
             memo.get_or_make(&format!("k{k}"), || Ok(k)).expect("made");
         }
         let n = memo.entries.lock().expect("lock").len();
-        assert_eq!(n, Memo::MAX);
+        assert_eq!(n, memo.max);
         let again = AtomicUsize::new(0);
         memo.get_or_make("field", || {
             again.fetch_add(1, Ordering::SeqCst);

@@ -122,7 +122,8 @@ impl Snapshot {
             ));
         }
         let scope = self.municipality(asked)?;
-        self.memo(&format!("within:{}", scope.code), || self.limited_to(scope))
+        let code = scope.code.clone();
+        self.scopes.get_or_make(&code, || self.limited_to(scope))
     }
 
     /// The rule of the municipality this snapshot is limited to, if it is.
@@ -249,6 +250,7 @@ impl Snapshot {
             recycle: None,
             memo: Memo::default(),
             scope_rule: Some(Arc::new(rule)),
+            scopes: Memo::for_scopes(),
         })
     }
 }
